@@ -1,0 +1,229 @@
+//! Reads the `ResourceList` on stdin: its items as trees, its function config, and the layout of
+//! its text so that untouched items can be written back exactly as they came.
+
+use crate::yaml::{Node, parse_document};
+use std::fmt;
+use std::ops::Range;
+
+/// The largest input read; far above any package (10,000 objects are about 4 MiB).
+pub const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
+
+/// A parsed `ResourceList`.
+pub struct ResourceList<'a> {
+    /// The input text, without a byte-order mark.
+    pub text: &'a str,
+    /// The top-level mapping.
+    pub root: Node<'a>,
+    /// Where each part sits in `text`, when the input is block-style YAML whose parts can be
+    /// copied; `None` for JSON and flow-style input, which is re-written as a whole.
+    pub layout: Option<Layout>,
+}
+
+/// Byte positions of the top-level keys and of each item.
+#[derive(Debug)]
+pub struct Layout {
+    /// Each top-level key's name and the start of its first line.
+    pub keys: Vec<(String, usize)>,
+    /// Where the top-level mapping ends: new top-level keys are written here.
+    pub end: usize,
+    /// One entry per item, in order.
+    pub entries: Vec<Entry>,
+    /// The end of the last item's text.
+    pub items_end: usize,
+    /// Column of the items' `-` indicators.
+    pub dash_column: usize,
+}
+
+/// Where one item sits: `line..body` holds its `- ` and any comments, `body..` its content.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    /// Start of the line with the item's `-`.
+    pub line: usize,
+    /// Start of the item's content.
+    pub body: usize,
+    /// Column of the item's content, the indentation of its keys.
+    pub column: usize,
+}
+
+/// Why the input is not a `ResourceList`; reported as one line on stderr.
+#[derive(Debug)]
+pub struct NotAResourceList(pub String);
+
+impl fmt::Display for NotAResourceList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "input is not a ResourceList: {}", self.0)
+    }
+}
+
+impl std::error::Error for NotAResourceList {}
+
+impl<'a> ResourceList<'a> {
+    /// Parse and check the shape of a `ResourceList`.
+    pub fn parse(text: &'a str) -> Result<Self, NotAResourceList> {
+        let fail = |m: String| Err(NotAResourceList(m));
+        if text.len() > MAX_INPUT_BYTES {
+            return fail(format!(
+                "it is {} MiB, and at most {} MiB are read",
+                text.len() / (1024 * 1024),
+                MAX_INPUT_BYTES / (1024 * 1024)
+            ));
+        }
+        let root = parse_document(text).map_err(|e| NotAResourceList(format!("invalid YAML at {e}")))?;
+        let Some(entries) = root.as_map() else {
+            return fail(format!("the document is a {}, not a mapping", root.type_name()));
+        };
+        let mut names = std::collections::HashSet::new();
+        if let Some((key, _)) = entries.iter().find(|(k, _)| !names.insert(k.scalar_text())) {
+            return fail(format!("the key {:?} appears twice", key.scalar_text().unwrap_or("")));
+        }
+        match (root.str_at(&["apiVersion"]), root.str_at(&["kind"])) {
+            (Some("config.kubernetes.io/v1" | "config.kubernetes.io/v1beta1"), Some("ResourceList")) => {}
+            (api_version, kind) => {
+                return fail(format!(
+                    "expected apiVersion config.kubernetes.io/v1 and kind ResourceList, found {} {}",
+                    api_version.unwrap_or("(no apiVersion)"),
+                    kind.unwrap_or("(no kind)")
+                ));
+            }
+        }
+        let items = match root.get("items") {
+            None => return fail("it has no items".into()),
+            Some(items) => match items.as_seq() {
+                Some(items) => items,
+                None => return fail(format!("items is a {}, not a list", items.type_name())),
+            },
+        };
+        if let Some((i, item)) = items.iter().enumerate().find(|(_, item)| item.as_map().is_none()) {
+            return fail(format!("items[{i}] is a {}, not an object", item.type_name()));
+        }
+        let layout = Layout::find(text, &root);
+        if layout.is_none() && !root.is_plain_data() {
+            return fail("it is flow-style YAML or JSON with anchors, aliases or tags, which cannot be re-written".into());
+        }
+        Ok(ResourceList { text, root, layout })
+    }
+
+    /// The items, in order.
+    pub fn items(&self) -> &[Node<'a>] {
+        self.root.get("items").and_then(Node::as_seq).unwrap_or_default()
+    }
+
+    /// The function config, if the orchestrator sent one.
+    pub fn function_config(&self) -> Option<&Node<'a>> {
+        self.root.get("functionConfig").filter(|n| !n.is_null())
+    }
+}
+
+impl Layout {
+    /// The layout of block-style input whose keys all start lines at column 0, or `None`.
+    fn find(text: &str, root: &Node<'_>) -> Option<Layout> {
+        let items = root.get("items")?;
+        if root.flow || items.flow || items.as_seq()?.is_empty() {
+            return None;
+        }
+        let trailing = text.get(root.end..)?;
+        if !trailing.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            return None;
+        }
+        let mut keys = Vec::new();
+        let mut items_key = None;
+        for (key, value) in root.as_map()? {
+            let line = line_start(text, key.start);
+            if line != key.start {
+                return None;
+            }
+            let name = key.as_str()?.to_string();
+            if std::ptr::eq(value, items) {
+                items_key = Some(keys.len());
+            }
+            keys.push((name, line));
+        }
+        let items_key = items_key?;
+        let entries: Vec<Entry> = items
+            .as_seq()?
+            .iter()
+            .map(|item| {
+                let line = dash_line(text, item.start)?;
+                Some(Entry { line, body: item.start, column: item.start - line_start(text, item.start) })
+            })
+            .collect::<Option<_>>()?;
+        let dash_column = text[entries[0].line..].find('-')?;
+        let items_end = keys.get(items_key + 1).map_or(root.end, |(_, line)| *line);
+        Some(Layout { keys, end: root.end, entries, items_end, dash_column })
+    }
+
+    /// The text span of item `i`, from its `-` line to the next item.
+    pub fn entry_span(&self, i: usize) -> Range<usize> {
+        let end = self.entries.get(i + 1).map_or(self.items_end, |e| e.line);
+        self.entries[i].line..end
+    }
+
+    /// The text span of top-level key `i`, up to the next key.
+    pub fn key_span(&self, i: usize) -> Range<usize> {
+        let end = self.keys.get(i + 1).map_or(self.end, |(_, line)| *line);
+        self.keys[i].1..end
+    }
+}
+
+fn line_start(text: &str, at: usize) -> usize {
+    text[..at].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// The start of the line holding the `-` that introduces the item starting at `body`: on the same
+/// line, or on an earlier one with only blank and comment lines between.
+fn dash_line(text: &str, body: usize) -> Option<usize> {
+    let mut line = line_start(text, body);
+    if text[line..body].trim_start().starts_with('-') {
+        return Some(line);
+    }
+    while line > 0 {
+        line = line_start(text, line - 1);
+        let content = text[line..].lines().next().unwrap_or("").trim_start();
+        if content.starts_with('-') {
+            return Some(line);
+        }
+        if !(content.is_empty() || content.starts_with('#')) {
+            return None;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        ResourceList::parse(text).err().expect("should fail").to_string()
+    }
+
+    const HEADER: &str = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n";
+
+    #[test]
+    fn shapes_that_are_not_resource_lists_are_refused() {
+        assert!(err("- a\n").contains("is a list"));
+        assert!(err("apiVersion: v1\nkind: ConfigMap\nitems: []\n").contains("found v1 ConfigMap"));
+        assert!(err(HEADER).contains("no items"));
+        assert!(err(&format!("{HEADER}items: {{}}\n")).contains("items is a mapping"));
+        assert!(err(&format!("{HEADER}items:\n- a\n")).contains("items[0] is a string"));
+        assert!(err(&format!("{HEADER}items: []\nitems: []\n")).contains("appears twice"));
+        assert!(err("a: [").contains("invalid YAML"));
+    }
+
+    #[test]
+    fn block_items_are_located_with_their_comments() {
+        let text = format!("{HEADER}items:\n- # first\n  kind: A\n-\n  kind: B\n# between\nfunctionConfig: {{}}\n");
+        let list = ResourceList::parse(&text).unwrap();
+        let layout = list.layout.unwrap();
+        assert_eq!(&text[layout.entry_span(0)], "- # first\n  kind: A\n");
+        assert_eq!(&text[layout.entry_span(1)], "-\n  kind: B\n# between\n");
+        assert_eq!(layout.entries[0].column, 2);
+        assert_eq!(layout.keys.iter().map(|k| k.0.as_str()).collect::<Vec<_>>(), ["apiVersion", "kind", "items", "functionConfig"]);
+    }
+
+    #[test]
+    fn json_input_has_no_layout() {
+        let text = r#"{"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [{"kind": "A"}]}"#;
+        assert!(ResourceList::parse(text).unwrap().layout.is_none());
+    }
+}

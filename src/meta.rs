@@ -1,0 +1,81 @@
+//! Identity of an item: its reference, namespace, file and local-config mark.
+
+use crate::names::{INDEX_ANNOTATIONS, LOCAL_CONFIG_ANNOTATION, PATH_ANNOTATIONS};
+use crate::yaml::Node;
+use std::fmt;
+
+/// Which object a result is about, as in the KRM functions spec's `resourceRef`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjRef {
+    /// `apiVersion` of the object.
+    pub api_version: String,
+    /// `kind` of the object.
+    pub kind: String,
+    /// `metadata.namespace`, when set.
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: String,
+}
+
+impl ObjRef {
+    /// The reference of an item; missing fields read as empty.
+    pub fn of(item: &Node<'_>) -> Self {
+        let text = |path: &[&str]| item.str_at(path).unwrap_or_default().to_string();
+        ObjRef {
+            api_version: text(&["apiVersion"]),
+            kind: text(&["kind"]),
+            namespace: namespace(item).map(str::to_string),
+            name: text(&["metadata", "name"]),
+        }
+    }
+}
+
+impl fmt::Display for ObjRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {ns}/{}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// The file an item came from, as kpt's path annotations say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRef {
+    /// Path relative to the package.
+    pub path: String,
+    /// Index of the object within the file.
+    pub index: Option<u32>,
+}
+
+/// True when the item is an object of this `apiVersion` and `kind`.
+pub fn is_kind(item: &Node<'_>, api_version: &str, kind: &str) -> bool {
+    item.str_at(&["apiVersion"]) == Some(api_version) && item.str_at(&["kind"]) == Some(kind)
+}
+
+/// `metadata.name`.
+pub fn name<'n>(item: &'n Node<'_>) -> Option<&'n str> {
+    item.str_at(&["metadata", "name"])
+}
+
+/// `metadata.namespace`; missing or empty means "not set".
+pub fn namespace<'n>(item: &'n Node<'_>) -> Option<&'n str> {
+    item.str_at(&["metadata", "namespace"]).filter(|ns| !ns.is_empty())
+}
+
+/// An annotation's string value.
+pub fn annotation<'n>(item: &'n Node<'_>, key: &str) -> Option<&'n str> {
+    item.at(&["metadata", "annotations"])?.get(key)?.as_str()
+}
+
+/// Objects marked local-config (the Kptfile, function configs) are never changed.
+pub fn is_local_config(item: &Node<'_>) -> bool {
+    annotation(item, LOCAL_CONFIG_ANNOTATION) == Some("true")
+}
+
+/// The file an item came from, if kpt said.
+pub fn file_of(item: &Node<'_>) -> Option<FileRef> {
+    let path = PATH_ANNOTATIONS.iter().find_map(|key| annotation(item, key))?;
+    let index = INDEX_ANNOTATIONS.iter().find_map(|key| annotation(item, key)?.parse().ok());
+    Some(FileRef { path: path.to_string(), index })
+}
