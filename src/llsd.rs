@@ -1,0 +1,225 @@
+//! Finds the LlamaStackDistributions and reads their CA bundle reference into a checked [`CaRef`].
+
+use crate::meta::{is_kind, name, namespace};
+use crate::names::{DEFAULT_CONTAINER, DEFAULT_SOURCE_KEY, LLSD_API_VERSION, LLSD_KIND};
+use crate::yaml::{Node, from_node};
+use serde::Deserialize;
+use std::fmt;
+
+/// Where the CA bundle field sits in an LLSD.
+pub const CA_BUNDLE_PATH: [&str; 4] = ["spec", "server", "tlsConfig", "caBundle"];
+
+/// A ConfigMap key that follows the Kubernetes rules, so it is safe as a file name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KeyName(String);
+
+impl KeyName {
+    /// Check a key: not empty, at most 253 characters, only letters, digits, `-`, `_` and `.`,
+    /// starting and ending with a letter or digit, and no `..`.
+    pub fn new(key: &str) -> Result<Self, String> {
+        let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+        let problem = if key.is_empty() {
+            Some("is empty")
+        } else if key.len() > 253 {
+            Some("is longer than 253 characters")
+        } else if key.contains('/') {
+            Some("contains '/'")
+        } else if key.contains("..") {
+            Some("contains '..'")
+        } else if !key.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            Some("may hold only letters, digits, '-', '_' and '.'")
+        } else if !alnum(key.chars().next()) || !alnum(key.chars().last()) {
+            Some("must start and end with a letter or digit")
+        } else {
+            None
+        };
+        match problem {
+            Some(p) => Err(format!("key {key:?} {p}")),
+            None => Ok(KeyName(key.to_string())),
+        }
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A checked reference to the CA ConfigMap: name, namespace (defaulted) and keys (merged, unique).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaRef {
+    /// Name of the CA ConfigMap.
+    pub name: String,
+    /// Namespace of the CA ConfigMap; the LLSD's own when not given.
+    pub namespace: Option<String>,
+    /// Keys to read, in the order given, each once.
+    pub keys: Vec<KeyName>,
+}
+
+/// One LLSD and what it asks for.
+pub struct Llsd<'n, 'a> {
+    /// The LLSD item.
+    pub item: &'n Node<'a>,
+    /// Its index in the item list.
+    pub index: usize,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`, when set.
+    pub namespace: Option<String>,
+    /// The container to inject into.
+    pub container: String,
+    /// The CA bundle reference: `None` when the LLSD has none.
+    pub ca: Option<Result<CaRef, RefError>>,
+}
+
+/// Why the CA bundle reference cannot be used.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RefError {
+    /// The field at fault, from the LLSD's root.
+    pub field: String,
+    /// What is wrong there.
+    pub message: String,
+}
+
+/// The caBundle field as written. Unknown fields are tolerated: newer operators add some.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CaBundleSpec {
+    config_map_name: Option<String>,
+    config_map_namespace: Option<String>,
+    config_map_keys: Option<Vec<String>>,
+    config_map_key: Option<String>,
+    key: Option<String>,
+}
+
+/// Every LLSD in the list, in order.
+pub fn find<'n, 'a>(items: &'n [Node<'a>]) -> Vec<Llsd<'n, 'a>> {
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| is_kind(item, LLSD_API_VERSION, LLSD_KIND))
+        .map(|(index, item)| {
+            let namespace = namespace(item).map(str::to_string);
+            let ca = item.at(&CA_BUNDLE_PATH).filter(|n| !n.is_null()).map(|node| read_ref(node, &namespace));
+            Llsd {
+                item,
+                index,
+                name: name(item).unwrap_or_default().to_string(),
+                container: item
+                    .str_at(&["spec", "server", "containerSpec", "name"])
+                    .unwrap_or(DEFAULT_CONTAINER)
+                    .to_string(),
+                namespace,
+                ca,
+            }
+        })
+        .collect()
+}
+
+fn read_ref(node: &Node<'_>, llsd_namespace: &Option<String>) -> Result<CaRef, RefError> {
+    let base = CA_BUNDLE_PATH.join(".");
+    let at = |field: &str, message: String| {
+        let field = if field.is_empty() { base.clone() } else { format!("{base}.{field}") };
+        RefError { field, message }
+    };
+    if node.as_map().is_none() {
+        let found = node.type_name();
+        return Err(at("", format!("invalid type: must be a mapping with configMapName, found a {found}")));
+    }
+    if let Some(key) = node.find_duplicate_key() {
+        return Err(at(&key, "this key appears twice; which one is meant is unclear".into()));
+    }
+    let spec: CaBundleSpec = from_node(node).map_err(|e| at(&e.path, e.message))?;
+    let name = match spec.config_map_name {
+        Some(name) if !name.is_empty() => name,
+        _ => return Err(at("configMapName", "is required: name the ConfigMap that holds the CA certificates".into())),
+    };
+    let forms: Vec<(&str, Vec<String>)> = [
+        ("configMapKeys", spec.config_map_keys),
+        ("configMapKey", spec.config_map_key.map(|k| vec![k])),
+        ("key", spec.key.map(|k| vec![k])),
+    ]
+    .into_iter()
+    .filter_map(|(field, keys)| keys.map(|k| (field, k)))
+    .collect();
+    let (field, raw_keys) = match forms.as_slice() {
+        [] => ("configMapKeys", vec![DEFAULT_SOURCE_KEY.to_string()]),
+        [(field, keys)] => (*field, keys.clone()),
+        [(first, _), (second, _), ..] => {
+            return Err(at(second, format!("use one of {first} and {second}, not both")));
+        }
+    };
+    if raw_keys.is_empty() {
+        return Err(at(field, "lists no keys; omit it to read \"ca-bundle.crt\"".into()));
+    }
+    let mut keys: Vec<KeyName> = Vec::new();
+    for (i, raw) in raw_keys.iter().enumerate() {
+        let key = KeyName::new(raw).map_err(|m| {
+            at(&if field == "configMapKeys" { format!("{field}[{i}]") } else { field.to_string() }, m)
+        })?;
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    let namespace = spec.config_map_namespace.filter(|ns| !ns.is_empty()).or_else(|| llsd_namespace.clone());
+    Ok(CaRef { name, namespace, keys })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_document;
+
+    fn ca_ref(ca_bundle: &str) -> Result<CaRef, RefError> {
+        let yaml = format!(
+            "apiVersion: llamastack.io/v1alpha1\nkind: LlamaStackDistribution\nmetadata: {{name: s, namespace: ai}}\nspec:\n  server:\n    tlsConfig:\n      caBundle: {ca_bundle}\n"
+        );
+        let doc = parse_document(&yaml).unwrap();
+        let items = std::slice::from_ref(&doc);
+        let found = find(items).pop().unwrap();
+        found.ca.unwrap()
+    }
+
+    fn keys(r: &CaRef) -> Vec<&str> {
+        r.keys.iter().map(KeyName::as_str).collect()
+    }
+
+    #[test]
+    fn key_forms_merge_into_one_list() {
+        let r = ca_ref("{configMapName: ca}").unwrap();
+        assert_eq!((r.namespace.as_deref(), keys(&r)), (Some("ai"), vec!["ca-bundle.crt"]));
+        assert_eq!(keys(&ca_ref("{configMapName: ca, configMapKeys: [a.crt, b.crt, a.crt]}").unwrap()), ["a.crt", "b.crt"]);
+        assert_eq!(keys(&ca_ref("{configMapName: ca, configMapKey: one.pem}").unwrap()), ["one.pem"]);
+        assert_eq!(keys(&ca_ref("{configMapName: ca, key: k}").unwrap()), ["k"]);
+        assert_eq!(ca_ref("{configMapName: ca, configMapNamespace: sec}").unwrap().namespace.as_deref(), Some("sec"));
+    }
+
+    #[test]
+    fn bad_references_name_the_field() {
+        for (ca_bundle, field, text) in [
+            ("{configMapName: ca, configMapKey: a, key: b}", "key", "not both"),
+            ("{configMapNamespace: x}", "configMapName", "required"),
+            ("{configMapName: ca, configMapKeys: [ok, ../etc]}", "configMapKeys[1]", "'/'"),
+            ("{configMapName: ca, configMapKeys: ['']}", "configMapKeys[0]", "empty"),
+            ("{configMapName: ca, configMapKeys: [-a]}", "configMapKeys[0]", "start and end"),
+            ("{configMapName: ca, configMapKeys: [a b]}", "configMapKeys[0]", "only letters"),
+            ("{configMapName: ca, configMapKeys: []}", "configMapKeys", "no keys"),
+            ("{configMapName: ca, configMapKeys: a.crt}", "configMapKeys", "invalid type"),
+            ("just-a-string", "", "invalid type"),
+            ("[a, b]", "", "invalid type"),
+            ("{configMapName: ca, configMapName: cb}", "configMapName", "twice"),
+        ] {
+            let err = ca_ref(ca_bundle).unwrap_err();
+            let want = if field.is_empty() { CA_BUNDLE_PATH.join(".") } else { format!("{}.{field}", CA_BUNDLE_PATH.join(".")) };
+            assert_eq!(err.field, want, "{ca_bundle}");
+            assert!(err.message.contains(text), "{ca_bundle}: {}", err.message);
+        }
+        assert!(KeyName::new(&"a".repeat(254)).is_err());
+    }
+}

@@ -1,0 +1,138 @@
+//! Finds an LLSD's CA ConfigMap in the stream and reads the certificate bytes of its keys.
+
+use crate::llsd::{CA_BUNDLE_PATH, CaRef, KeyName, Llsd};
+use crate::meta::{annotation, is_kind, name, namespace};
+use crate::names::PREVIOUS_NAMES_ANNOTATION;
+use crate::results::KrmResult;
+use crate::yaml::{Node, from_node};
+use k8s_openapi::api::core::v1::ConfigMap;
+
+/// The CA ConfigMap and the contents of the keys the LLSD names, in the LLSD's key order.
+pub struct Found<'n, 'a> {
+    /// The CA ConfigMap item.
+    pub item: &'n Node<'a>,
+    /// Each key with its bytes.
+    pub sources: Vec<(KeyName, Vec<u8>)>,
+    /// Set when the ConfigMap was found under a name kustomize gave it, not the one in the LLSD.
+    pub renamed: Option<KrmResult>,
+}
+
+/// Find the CA ConfigMap of `llsd` and read its keys; an error result says what exists instead.
+pub fn resolve<'n, 'a>(items: &'n [Node<'a>], llsd: &Llsd<'_, '_>, ca: &CaRef) -> Result<Found<'n, 'a>, KrmResult> {
+    let config_maps: Vec<&Node<'a>> = items.iter().filter(|i| is_kind(i, "v1", "ConfigMap")).collect();
+    let in_namespace = |cm: &&&Node<'a>| namespace(cm) == ca.namespace.as_deref();
+    let exact = config_maps.iter().filter(in_namespace).find(|cm| name(cm) == Some(ca.name.as_str()));
+    let (item, renamed) = match exact {
+        Some(cm) => (*cm, None),
+        None => match config_maps.iter().filter(in_namespace).find(|cm| was_named(cm, &ca.name)) {
+            Some(cm) => (*cm, Some(renamed_info(llsd, ca, cm))),
+            None => return Err(not_found(llsd, ca, &config_maps)),
+        },
+    };
+    let sources = read_keys(item, llsd, ca)?;
+    Ok(Found { item, sources, renamed })
+}
+
+/// kustomize records the names an object had before it renamed it (hash suffix, prefix).
+fn was_named(cm: &Node<'_>, wanted: &str) -> bool {
+    annotation(cm, PREVIOUS_NAMES_ANNOTATION).is_some_and(|names| names.split(',').any(|n| n.trim() == wanted))
+}
+
+fn renamed_info(llsd: &Llsd<'_, '_>, ca: &CaRef, cm: &Node<'_>) -> KrmResult {
+    KrmResult::info(format!(
+        "CA ConfigMap {} was renamed by kustomize to {}; using it",
+        qualified(&ca.namespace, &ca.name),
+        name(cm).unwrap_or_default()
+    ))
+    .on(llsd.item)
+    .at(format!("{}.configMapName", CA_BUNDLE_PATH.join(".")))
+}
+
+/// The missing-ConfigMap error, with the near misses a person would look for: a kustomize
+/// hash-suffixed copy, the same name in another namespace, or the ConfigMaps that do exist.
+fn not_found(llsd: &Llsd<'_, '_>, ca: &CaRef, config_maps: &[&Node<'_>]) -> KrmResult {
+    let wanted = qualified(&ca.namespace, &ca.name);
+    let same_namespace: Vec<&str> =
+        config_maps.iter().filter(|cm| namespace(cm) == ca.namespace.as_deref()).filter_map(|cm| name(cm)).collect();
+    let hashed = same_namespace.iter().find(|n| has_hash_suffix(n, &ca.name));
+    let elsewhere: Vec<String> = config_maps
+        .iter()
+        .filter(|cm| name(cm) == Some(ca.name.as_str()) && namespace(cm) != ca.namespace.as_deref())
+        .map(|cm| qualified(&namespace(cm).map(str::to_string), &ca.name))
+        .collect();
+    let hint = if let Some(hashed) = hashed {
+        format!(
+            "{} differs only by a kustomize hash suffix: kustomize does not know this field names a ConfigMap; \
+             add to kustomization.yaml `configurations: [llsd-ca-name-reference.yaml]` with a nameReference \
+             (kind: ConfigMap, fieldSpecs: [{{kind: {}, path: spec/server/tlsConfig/caBundle/configMapName}}]), \
+             or set `generatorOptions: {{disableNameSuffixHash: true}}`",
+            qualified(&ca.namespace, hashed),
+            crate::names::LLSD_KIND
+        )
+    } else if !elsewhere.is_empty() {
+        format!("found {} in another namespace; set configMapNamespace", elsewhere.join(", "))
+    } else if same_namespace.is_empty() {
+        "there is no ConfigMap in that namespace in the input; add the CA ConfigMap to the package".to_string()
+    } else {
+        format!("ConfigMaps in that namespace: {}", same_namespace.join(", "))
+    };
+    KrmResult::error(format!("CA ConfigMap {wanted} not found in the input; {hint}"))
+        .on(llsd.item)
+        .at(format!("{}.configMapName", CA_BUNDLE_PATH.join(".")))
+}
+
+/// `name-` followed by the 10 lowercase alphanumerics kustomize's generators append.
+fn has_hash_suffix(candidate: &str, name: &str) -> bool {
+    candidate
+        .strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|hash| hash.len() == 10 && hash.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+}
+
+fn read_keys(cm: &Node<'_>, llsd: &Llsd<'_, '_>, ca: &CaRef) -> Result<Vec<(KeyName, Vec<u8>)>, KrmResult> {
+    if let Some(key) = cm.find_duplicate_key() {
+        return Err(KrmResult::error(format!("the key {key} appears twice in the CA ConfigMap; which one is meant is unclear"))
+            .on(cm)
+            .at(key));
+    }
+    let view: ConfigMap = from_node(cm).map_err(|e| {
+        KrmResult::error(format!("CA ConfigMap {} cannot be read: {e}", qualified(&ca.namespace, &ca.name)))
+            .on(cm)
+            .at(e.path)
+    })?;
+    let data = view.data.unwrap_or_default();
+    let binary = view.binary_data.unwrap_or_default();
+    let mut sources = Vec::new();
+    let mut missing = Vec::new();
+    for key in &ca.keys {
+        match (data.get(key.as_str()), binary.get(key.as_str())) {
+            (Some(text), _) => sources.push((key.clone(), text.as_bytes().to_vec())),
+            (None, Some(bytes)) => sources.push((key.clone(), bytes.0.clone())),
+            (None, None) => missing.push(key.as_str()),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(sources);
+    }
+    let present: Vec<String> = data
+        .keys()
+        .map(|k| k.to_string())
+        .chain(binary.keys().map(|k| format!("{k} (binaryData)")))
+        .collect();
+    let has = if present.is_empty() { "it has no keys".to_string() } else { format!("it has: {}", present.join(", ")) };
+    Err(KrmResult::error(format!(
+        "CA ConfigMap {} has no key {}; {has}",
+        qualified(&ca.namespace, &ca.name),
+        missing.join(", ")
+    ))
+    .on(llsd.item)
+    .at(format!("{}.configMapKeys", CA_BUNDLE_PATH.join("."))))
+}
+
+/// `namespace/name`, or `name` when no namespace is set.
+pub fn qualified(namespace: &Option<String>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    }
+}
