@@ -1,0 +1,73 @@
+//! # llsd-ca-bundle
+//!
+//! A KRM function that makes Llama Stack servers trust a private CA. It reads a `ResourceList`,
+//! finds every `LlamaStackDistribution` that names a CA bundle ConfigMap under
+//! `spec.server.tlsConfig.caBundle`, checks the certificates, and rewrites the LLSD's Deployment:
+//! a managed `<llsd>-ca-bundle` ConfigMap, a read-only volume mount, `SSL_CERT_FILE` and
+//! `REQUESTS_CA_BUNDLE`, and a hash annotation that rolls the pods when the CA changes.
+//!
+//! ```
+//! let input = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n";
+//! let output = llsd_ca_bundle::run(input, 0).unwrap();
+//! assert_eq!(output.exit_code, 0);
+//! ```
+//!
+//! The steps, one module each: [`list`] reads, [`config`] checks the function config, [`llsd`]
+//! finds the references, [`resolve`] finds the CA ConfigMap, [`bundle`] builds the bundle,
+//! [`target`] and [`rewrite`] edit the Deployments, [`managed`] keeps the bundle ConfigMap,
+//! [`reconcile`] ties them together per LLSD, [`results`] and [`write`] produce the output.
+#![deny(missing_docs)]
+
+pub mod bundle;
+pub mod config;
+pub mod list;
+pub mod llsd;
+pub mod managed;
+pub mod meta;
+pub mod names;
+pub mod pem;
+pub mod reconcile;
+pub mod resolve;
+pub mod results;
+pub mod rewrite;
+pub mod target;
+pub mod write;
+pub mod yaml;
+
+use config::FnConfig;
+use list::{NotAResourceList, ResourceList};
+use results::KrmResult;
+use write::Out;
+
+/// The output text and the process exit code.
+pub struct Output {
+    /// The `ResourceList` to write on stdout.
+    pub text: String,
+    /// 0, or 1 when any result is an error.
+    pub exit_code: i32,
+}
+
+/// Run the function on `input`. `now` is Unix seconds, for certificate validity. Input that is not a
+/// `ResourceList` is an `Err`; every other problem is a result in the output.
+pub fn run(input: &str, now: i64) -> Result<Output, NotAResourceList> {
+    let text = input.strip_prefix('\u{feff}').unwrap_or(input);
+    let list = ResourceList::parse(text)?;
+    let count = list.items().len();
+    let (outs, results) = match FnConfig::from_node(list.function_config()) {
+        Ok(config) => reconcile::reconcile(list.items(), &config, now).into_outs(count),
+        Err(e) => {
+            let mut result = KrmResult::error(e.to_string());
+            if let Some(fc) = list.function_config() {
+                result = result.on(fc);
+            }
+            if !e.field.is_empty() {
+                result = result.at(e.field);
+            }
+            (Vec::new(), vec![result])
+        }
+    };
+    let failed = results::has_errors(&results);
+    // On any error, every item goes back as it came: nothing is half done.
+    let outs = if failed { (0..count).map(Out::Keep).collect() } else { outs };
+    Ok(Output { text: write::write(&list, &outs, &results), exit_code: i32::from(failed) })
+}

@@ -1,0 +1,189 @@
+//! For every LLSD, works out what the output holds: its Deployments injected (or cleaned up when it
+//! no longer names a CA bundle) and its managed ConfigMap, with a result for each thing done.
+
+use crate::bundle::{self, CaBundle};
+use crate::config::FnConfig;
+use crate::llsd::{self, CaRef, Llsd};
+use crate::managed::{self, Plan};
+use crate::names::{LLSD_KIND, managed_config_map_name};
+use crate::resolve::{self, qualified};
+use crate::results::KrmResult;
+use crate::rewrite::{self, Injection};
+use crate::target::{deployments_of, pick_container};
+use crate::write::Out;
+use crate::yaml::Node;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The output items and the results of one run.
+pub struct Changes<'a> {
+    replaced: BTreeMap<usize, Node<'a>>,
+    added_after: BTreeMap<usize, Vec<Node<'a>>>,
+    removed: BTreeSet<usize>,
+    /// Everything worth telling, errors included.
+    pub results: Vec<KrmResult>,
+}
+
+impl<'a> Changes<'a> {
+    /// The output list: input order, with replacements in place and new items after their LLSD.
+    pub fn into_outs(mut self, count: usize) -> (Vec<Out<'a>>, Vec<KrmResult>) {
+        let mut outs = Vec::with_capacity(count + self.added_after.len());
+        for i in 0..count {
+            if !self.removed.contains(&i) {
+                outs.push(match self.replaced.remove(&i) {
+                    Some(node) => Out::Replace(i, node),
+                    None => Out::Keep(i),
+                });
+            }
+            outs.extend(self.added_after.remove(&i).unwrap_or_default().into_iter().map(Out::Add));
+        }
+        (outs, self.results)
+    }
+}
+
+/// Reconcile every LLSD in `items`. `now` is Unix seconds, for certificate validity.
+pub fn reconcile<'a>(items: &[Node<'a>], config: &FnConfig, now: i64) -> Changes<'a> {
+    let mut changes =
+        Changes { replaced: BTreeMap::new(), added_after: BTreeMap::new(), removed: BTreeSet::new(), results: Vec::new() };
+    for llsd in llsd::find(items) {
+        if let Some(key) = llsd.item.find_duplicate_key() {
+            changes.results.push(
+                KrmResult::error(format!("the key {key} appears twice; which one is meant is unclear")).on(llsd.item).at(key),
+            );
+            continue;
+        }
+        match &llsd.ca {
+            None => remove_injection(items, &llsd, config, &mut changes),
+            Some(Err(e)) => changes.results.push(KrmResult::error(e.message.clone()).on(llsd.item).at(e.field.clone())),
+            Some(Ok(ca)) => {
+                if let Err(result) = inject_llsd(items, &llsd, ca, config, now, &mut changes) {
+                    changes.results.push(result);
+                }
+            }
+        }
+    }
+    changes
+}
+
+fn inject_llsd<'a>(
+    items: &[Node<'a>],
+    llsd: &Llsd<'_, 'a>,
+    ca: &CaRef,
+    config: &FnConfig,
+    now: i64,
+    changes: &mut Changes<'a>,
+) -> Result<(), KrmResult> {
+    let found = resolve::resolve(items, llsd, ca)?;
+    changes.results.extend(found.renamed);
+    let sources: Vec<(&str, &[u8])> = found.sources.iter().map(|(k, b)| (k.as_str(), b.as_slice())).collect();
+    let bundle = match bundle::build(&sources, now, config.use_default_cas) {
+        Ok(bundle) => bundle,
+        Err(errors) => {
+            let (last, rest) = errors.split_last().expect("build reports at least one error");
+            let on_cm = |e: &bundle::BundleError| KrmResult::error(e.to_string()).on(found.item);
+            changes.results.extend(rest.iter().map(on_cm));
+            return Err(on_cm(last));
+        }
+    };
+    changes.results.extend(bundle.warnings.iter().map(|w| KrmResult::warning(w.to_string()).on(found.item)));
+
+    let deployments = deployments_of(items, llsd);
+    if deployments.is_empty() {
+        return Err(KrmResult::warning(format!(
+            "no Deployment of {LLSD_KIND} {} found in the input (same namespace, and its name, an ownerReference \
+             or the pod label app.kubernetes.io/instance: {}); nothing was injected",
+            qualified(&llsd.namespace, &llsd.name),
+            llsd.name
+        ))
+        .on(llsd.item));
+    }
+    let plan = Injection {
+        config_map: managed_config_map_name(&llsd.name),
+        config,
+        hash: bundle.sha256.clone(),
+        user_env: user_env(llsd, config),
+    };
+    for index in deployments {
+        let deployment = &items[index];
+        if changes.replaced.contains_key(&index) {
+            return Err(KrmResult::error(format!(
+                "this Deployment belongs to more than one {LLSD_KIND}; {} is the second",
+                llsd.name
+            ))
+            .on(deployment));
+        }
+        check_plain(deployment)?;
+        let (container, chosen) = pick_container(deployment, llsd)?;
+        changes.results.extend(chosen);
+        let (edited, notes) = rewrite::inject(deployment, container, &plan)?;
+        changes.results.extend(notes);
+        changes.results.push(injected_info(deployment, container, &plan, &bundle));
+        if !edited.same_as(deployment) {
+            changes.replaced.insert(index, edited);
+        }
+    }
+    match managed::plan(items, llsd, &bundle.pem)? {
+        Plan::Add(node) => changes.added_after.entry(llsd.index).or_default().push(node),
+        Plan::Replace(index, node) => {
+            changes.replaced.insert(index, node);
+        }
+        Plan::Keep => {}
+    }
+    Ok(())
+}
+
+/// An LLSD without a CA bundle: take back what an earlier run injected for it, and only that.
+fn remove_injection<'a>(items: &[Node<'a>], llsd: &Llsd<'_, 'a>, config: &FnConfig, changes: &mut Changes<'a>) {
+    let config_map = managed_config_map_name(&llsd.name);
+    for index in deployments_of(items, llsd) {
+        if let Some(edited) = rewrite::remove(&items[index], &config_map, config) {
+            changes.results.push(
+                KrmResult::info(format!("removed the CA bundle injection: {} no longer names a CA bundle", llsd.name))
+                    .on(&items[index]),
+            );
+            changes.replaced.insert(index, edited);
+        }
+    }
+    if let Some(index) = managed::find(items, llsd).filter(|i| managed::is_ours(&items[*i])) {
+        changes.results.push(KrmResult::info(format!("removed ConfigMap {config_map}: {} no longer names a CA bundle", llsd.name)).on(&items[index]));
+        changes.removed.insert(index);
+    }
+}
+
+/// The function edits only what it can read exactly: no anchors, aliases, tags or duplicate keys.
+fn check_plain(item: &Node<'_>) -> Result<(), KrmResult> {
+    if let Some(key) = item.find_duplicate_key() {
+        return Err(KrmResult::error(format!("the key {key} appears twice; which one is meant is unclear")).on(item).at(key));
+    }
+    if !item.is_plain_data() {
+        return Err(KrmResult::error("uses YAML anchors, aliases or tags, which this function does not rewrite; write it out in full").on(item));
+    }
+    Ok(())
+}
+
+/// Values the LLSD's own `spec.server.containerSpec.env` gives the configured variables.
+fn user_env(llsd: &Llsd<'_, '_>, config: &FnConfig) -> Vec<(String, String)> {
+    let env = llsd.item.at(&["spec", "server", "containerSpec", "env"]).and_then(Node::as_seq).unwrap_or_default();
+    env.iter()
+        .filter_map(|e| Some((e.str_at(&["name"])?.to_string(), e.str_at(&["value"])?.to_string())))
+        .filter(|(name, _)| config.env_vars.contains(name))
+        .collect()
+}
+
+fn injected_info(deployment: &Node<'_>, container: usize, plan: &Injection<'_>, bundle: &CaBundle) -> KrmResult {
+    let container_name = deployment
+        .at(&crate::target::CONTAINERS_PATH)
+        .and_then(Node::as_seq)
+        .and_then(|c| c.get(container))
+        .and_then(|c| c.str_at(&["name"]))
+        .unwrap_or_default();
+    KrmResult::info(format!(
+        "mounted ConfigMap {} ({} certificates) read-only at {} in container {container_name}, set {}, {}: {}",
+        plan.config_map,
+        bundle.count,
+        plan.config.mount_path,
+        plan.config.env_vars.join(", "),
+        plan.config.hash_annotation,
+        plan.hash
+    ))
+    .on(deployment)
+}

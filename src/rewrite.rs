@@ -1,0 +1,249 @@
+//! Edits a Deployment's pod template in place: the bundle volume, its read-only mount, the
+//! environment variables, and the hash annotation that rolls the pods; and undoes that edit.
+
+use crate::config::FnConfig;
+use crate::names::{BUNDLE_KEY, HASH_PREFIX, VOLUME_NAME};
+use crate::results::KrmResult;
+use crate::yaml::Node;
+
+/// What to inject into one Deployment.
+pub struct Injection<'c> {
+    /// The managed ConfigMap the volume mounts.
+    pub config_map: String,
+    /// Mount path, variable names, annotation key.
+    pub config: &'c FnConfig,
+    /// `sha256:<hex>` of the bundle.
+    pub hash: String,
+    /// Values the LLSD's own `containerSpec.env` gives some of the variables; they win.
+    pub user_env: Vec<(String, String)>,
+}
+
+/// The injected Deployment and the warnings and infos about what was replaced.
+pub type Injected<'a> = (Node<'a>, Vec<KrmResult>);
+
+/// The layout operator v0.3/v0.4 injected: an init container copied the CA into an `emptyDir`.
+const LEGACY_INIT_CONTAINER: &str = "ca-bundle-init";
+const LEGACY_SOURCE_VOLUME: &str = "ca-bundle-source";
+const LEGACY_FILE: &str = "/etc/ssl/certs/ca-bundle.crt";
+
+/// The bundle file's path inside the container.
+pub fn bundle_file(config: &FnConfig) -> String {
+    format!("{}/{BUNDLE_KEY}", config.mount_path)
+}
+
+/// Inject into container `container` of `deployment`. Conflicts with objects this function did
+/// not make are errors and change nothing.
+pub fn inject<'a>(deployment: &Node<'a>, container: usize, plan: &Injection<'_>) -> Result<Injected<'a>, KrmResult> {
+    let mut edited = deployment.clone();
+    let mut notes = Vec::new();
+    let conflict = |message: String, field: String| KrmResult::error(message).on(deployment).at(field);
+    let shape = |what: &str| conflict(format!("{what} is not the shape Kubernetes expects"), what.to_string());
+    let file = bundle_file(plan.config);
+
+    let pod = pod_spec_mut(&mut edited).ok_or_else(|| shape("spec.template.spec"))?;
+    let migrated = migrate_legacy(pod);
+    if !migrated.is_empty() {
+        notes.push(
+            KrmResult::info(format!(
+                "migrated the operator v0.3/v0.4 CA injection: removed {}",
+                migrated.join(", ")
+            ))
+            .on(deployment),
+        );
+    }
+
+    let volumes = pod.seq_entry("volumes").and_then(Node::as_seq_mut).ok_or_else(|| shape("spec.template.spec.volumes"))?;
+    let volume = bundle_volume(&plan.config_map);
+    match volumes.iter().position(|v| v.str_at(&["name"]) == Some(VOLUME_NAME)) {
+        Some(i) if volumes[i].str_at(&["configMap", "name"]) == Some(plan.config_map.as_str()) => {
+            if !volumes[i].same_as(&volume) {
+                volumes[i] = volume;
+            }
+        }
+        Some(i) => {
+            return Err(conflict(
+                format!(
+                    "volume {VOLUME_NAME:?} exists and was not made by this function (it is not ConfigMap {}); \
+                     rename or remove it so the CA bundle can be mounted",
+                    plan.config_map
+                ),
+                format!("spec.template.spec.volumes[{i}]"),
+            ));
+        }
+        None => volumes.push(volume),
+    }
+
+    let containers_path = "spec.template.spec.containers";
+    let target = pod
+        .get_mut("containers")
+        .and_then(Node::as_seq_mut)
+        .and_then(|c| c.get_mut(container))
+        .ok_or_else(|| shape(containers_path))?;
+    let mount_field = format!("{containers_path}[{container}].volumeMounts");
+    let mounts = target.seq_entry("volumeMounts").and_then(Node::as_seq_mut).ok_or_else(|| shape(&mount_field))?;
+    let path = plan.config.mount_path.as_str();
+    if let Some(i) = mounts
+        .iter()
+        .position(|m| m.str_at(&["mountPath"]) == Some(path) && m.str_at(&["name"]) != Some(VOLUME_NAME))
+    {
+        return Err(conflict(
+            format!(
+                "volume {:?} is already mounted at {path}; choose another mountPath in the function config",
+                mounts[i].str_at(&["name"]).unwrap_or_default()
+            ),
+            format!("{mount_field}[{i}]"),
+        ));
+    }
+    let mount = Node::map_of(vec![
+        ("name", Node::string(VOLUME_NAME)),
+        ("mountPath", Node::string(path.to_string())),
+        ("readOnly", Node::plain("true")),
+    ]);
+    upsert_named(mounts, VOLUME_NAME, mount);
+
+    let env_field = format!("{containers_path}[{container}].env");
+    let env = target.seq_entry("env").and_then(Node::as_seq_mut).ok_or_else(|| shape(&env_field))?;
+    for var in &plan.config.env_vars {
+        let user = plan.user_env.iter().find(|(name, _)| name == var).map(|(_, v)| v.as_str());
+        let value = user.unwrap_or(&file);
+        let previous = env.iter().find(|e| e.str_at(&["name"]) == Some(var.as_str()));
+        let old = previous.map(|e| e.str_at(&["value"]).unwrap_or("(valueFrom)").to_string());
+        let entry = Node::map_of(vec![("name", Node::string(var.clone())), ("value", Node::string(value.to_string()))]);
+        upsert_named(env, var, entry);
+        if let Some(user) = user {
+            notes.push(
+                KrmResult::warning(format!(
+                    "{var} is set to {user:?} by the LlamaStackDistribution's containerSpec.env, which wins: \
+                     the CA bundle at {file} is not used through {var}"
+                ))
+                .on(deployment)
+                .at(env_field.clone()),
+            );
+        } else if let Some(old) = old.filter(|old| old != &file && old != LEGACY_FILE) {
+            notes.push(
+                KrmResult::warning(format!("replaced {var}={old:?} with {file:?}"))
+                    .on(deployment)
+                    .at(env_field.clone()),
+            );
+        }
+    }
+
+    let annotations = edited
+        .map_entry("spec")
+        .and_then(|s| s.map_entry("template"))
+        .and_then(|t| t.map_entry("metadata"))
+        .and_then(|m| m.map_entry("annotations"))
+        .ok_or_else(|| shape("spec.template.metadata.annotations"))?;
+    annotations.set(plan.config.hash_annotation.clone(), Node::string(plan.hash.clone()));
+    Ok((edited, notes))
+}
+
+/// Remove what [`inject`] added for the managed ConfigMap `config_map`, and only that. Returns
+/// `None` when the Deployment carries none of it.
+pub fn remove<'a>(deployment: &Node<'a>, config_map: &str, config: &FnConfig) -> Option<Node<'a>> {
+    let mut edited = deployment.clone();
+    let pod = pod_spec_mut(&mut edited)?;
+    let volumes = pod.get_mut("volumes")?.as_seq_mut()?;
+    let ours = |v: &Node<'_>| v.str_at(&["name"]) == Some(VOLUME_NAME) && v.str_at(&["configMap", "name"]) == Some(config_map);
+    let before = volumes.len();
+    volumes.retain(|v| !ours(v));
+    if volumes.len() == before {
+        return None;
+    }
+    drop_if_empty(pod, "volumes");
+    let file = bundle_file(config);
+    if let Some(containers) = pod.get_mut("containers").and_then(Node::as_seq_mut) {
+        for container in containers {
+            if let Some(mounts) = container.get_mut("volumeMounts").and_then(Node::as_seq_mut) {
+                mounts.retain(|m| m.str_at(&["name"]) != Some(VOLUME_NAME));
+            }
+            if let Some(env) = container.get_mut("env").and_then(Node::as_seq_mut) {
+                env.retain(|e| {
+                    let name = e.str_at(&["name"]).unwrap_or_default();
+                    !(config.env_vars.iter().any(|v| v == name) && e.str_at(&["value"]) == Some(file.as_str()))
+                });
+            }
+            drop_if_empty(container, "volumeMounts");
+            drop_if_empty(container, "env");
+        }
+    }
+    if let Some(metadata) = edited.get_mut("spec").and_then(|s| s.get_mut("template")).and_then(|t| t.get_mut("metadata")) {
+        if let Some(annotations) = metadata.get_mut("annotations") {
+            if annotations.str_at(&[config.hash_annotation.as_str()]).is_some_and(|h| h.starts_with(HASH_PREFIX)) {
+                annotations.remove(&config.hash_annotation);
+            }
+        }
+        drop_if_empty(metadata, "annotations");
+    }
+    Some(edited)
+}
+
+/// Operator v0.3/v0.4 copied the CA into an `emptyDir` with an init container and mounted one file
+/// over the system path with `subPath`. That layout is replaced by the current one; this removes
+/// its parts and says which it found.
+fn migrate_legacy(pod: &mut Node<'_>) -> Vec<String> {
+    let mut removed = Vec::new();
+    if let Some(init) = pod.get_mut("initContainers").and_then(Node::as_seq_mut) {
+        let before = init.len();
+        init.retain(|c| c.str_at(&["name"]) != Some(LEGACY_INIT_CONTAINER));
+        if init.len() < before {
+            removed.push(format!("init container {LEGACY_INIT_CONTAINER}"));
+        }
+    }
+    drop_if_empty(pod, "initContainers");
+    if let Some(volumes) = pod.get_mut("volumes").and_then(Node::as_seq_mut) {
+        let legacy = |v: &Node<'_>| {
+            let name = v.str_at(&["name"]);
+            name == Some(LEGACY_SOURCE_VOLUME) || (name == Some(VOLUME_NAME) && v.get("emptyDir").is_some())
+        };
+        for v in volumes.iter().filter(|v| legacy(v)) {
+            removed.push(format!("volume {}", v.str_at(&["name"]).unwrap_or_default()));
+        }
+        volumes.retain(|v| !legacy(v));
+    }
+    if let Some(containers) = pod.get_mut("containers").and_then(Node::as_seq_mut) {
+        for container in containers {
+            if let Some(mounts) = container.get_mut("volumeMounts").and_then(Node::as_seq_mut) {
+                let before = mounts.len();
+                mounts.retain(|m| !(m.str_at(&["mountPath"]) == Some(LEGACY_FILE) && m.get("subPath").is_some()));
+                if mounts.len() < before {
+                    removed.push(format!("subPath mount at {LEGACY_FILE}"));
+                }
+            }
+        }
+    }
+    removed
+}
+
+fn bundle_volume<'a>(config_map: &str) -> Node<'a> {
+    let item = Node::map_of(vec![("key", Node::string(BUNDLE_KEY)), ("path", Node::string(BUNDLE_KEY))]);
+    Node::map_of(vec![
+        ("name", Node::string(VOLUME_NAME)),
+        (
+            "configMap",
+            Node::map_of(vec![("name", Node::string(config_map.to_string())), ("items", Node::seq(vec![item]))]),
+        ),
+    ])
+}
+
+/// Replace the entry named `name` in place (keeping it when it already says the same), or append.
+fn upsert_named<'a>(list: &mut Vec<Node<'a>>, name: &str, entry: Node<'a>) {
+    match list.iter_mut().find(|e| e.str_at(&["name"]) == Some(name)) {
+        Some(old) if old.same_as(&entry) => {}
+        Some(old) => *old = entry,
+        None => list.push(entry),
+    }
+}
+
+fn pod_spec_mut<'n, 'a>(deployment: &'n mut Node<'a>) -> Option<&'n mut Node<'a>> {
+    deployment.get_mut("spec")?.get_mut("template")?.get_mut("spec").filter(|p| p.as_map().is_some())
+}
+
+fn drop_if_empty(node: &mut Node<'_>, key: &str) {
+    let empty = node.get(key).is_some_and(|v| {
+        v.as_seq().is_some_and(<[_]>::is_empty) || v.as_map().is_some_and(<[_]>::is_empty)
+    });
+    if empty {
+        node.remove(key);
+    }
+}

@@ -1,0 +1,83 @@
+//! Writes the output `ResourceList`: untouched items as the text they came in, changed and new
+//! items as block YAML, then the results.
+
+use crate::list::ResourceList;
+use crate::results::{self, KrmResult};
+use crate::yaml::{Node, emit_block};
+
+/// One item of the output list.
+pub enum Out<'a> {
+    /// Input item `i`, unchanged.
+    Keep(usize),
+    /// Input item `i`, replaced by this node.
+    Replace(usize, Node<'a>),
+    /// A new item.
+    Add(Node<'a>),
+}
+
+/// The output text. Block-style input is copied and only changed items are re-written; other
+/// input (JSON, flow style) is re-written as a whole in block style.
+pub fn write(list: &ResourceList<'_>, outs: &[Out<'_>], results: &[KrmResult]) -> String {
+    let mut out = String::with_capacity(list.text.len() + 4096);
+    match &list.layout {
+        Some(layout) => {
+            let text = list.text;
+            out.push_str(&text[..layout.keys[0].1]);
+            for (i, (key, _)) in layout.keys.iter().enumerate() {
+                let span = layout.key_span(i);
+                match key.as_str() {
+                    "results" => {}
+                    "items" => {
+                        out.push_str(&text[span.start..layout.entries[0].line]);
+                        for item in outs {
+                            match item {
+                                Out::Keep(i) => out.push_str(&text[layout.entry_span(*i)]),
+                                Out::Replace(i, node) => {
+                                    let entry = layout.entries[*i];
+                                    out.push_str(&text[entry.line..entry.body]);
+                                    emit_block(&mut out, node, entry.column);
+                                }
+                                Out::Add(node) => {
+                                    out.extend(std::iter::repeat_n(' ', layout.dash_column));
+                                    out.push_str("- ");
+                                    emit_block(&mut out, node, layout.dash_column + 2);
+                                }
+                            }
+                        }
+                    }
+                    _ => out.push_str(&text[span]),
+                }
+            }
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+            write_results(&mut out, results);
+            out.push_str(&text[layout.end..]);
+        }
+        None => {
+            let mut root = list.root.clone();
+            if let Some(entries) = root.as_map_mut() {
+                entries.retain(|(k, _)| k.as_str() != Some("results"));
+            }
+            let items = outs
+                .iter()
+                .map(|item| match item {
+                    Out::Keep(i) => list.items()[*i].clone(),
+                    Out::Replace(_, node) | Out::Add(node) => node.clone(),
+                })
+                .collect();
+            root.set("items", Node::seq(items));
+            emit_block(&mut out, &root, 0);
+            write_results(&mut out, results);
+        }
+    }
+    out
+}
+
+fn write_results(out: &mut String, results: &[KrmResult]) {
+    if results.is_empty() {
+        return;
+    }
+    out.push_str("results:\n");
+    emit_block(out, &results::to_node(results), 0);
+}
