@@ -57,13 +57,16 @@ impl FnConfig {
     /// `function-input`, a ConfigMap with string `data`, or the function's own kind.
     /// Errors name the field at fault and what is accepted.
     pub fn from_node(node: Option<&Node<'_>>) -> Result<Self, ConfigError> {
-        let Some(node) = node else { return Ok(Self::default()) };
+        let Some(node) = node else {
+            return Ok(Self::default());
+        };
         let api_version = node.str_at(&["apiVersion"]).unwrap_or_default();
         let kind = node.str_at(&["kind"]).unwrap_or_default();
         let config = match (api_version, kind) {
             ("v1", "ConfigMap") => Self::from_config_map(node)?,
             (CONFIG_API_VERSION, CONFIG_KIND) => {
-                let own: OwnKind = from_node(node).map_err(|e| ConfigError::new(e.path, e.message))?;
+                let own: OwnKind =
+                    from_node(node).map_err(|e| ConfigError::new(e.path, e.message))?;
                 let defaults = Self::default();
                 FnConfig {
                     mount_path: own.mount_path.unwrap_or(defaults.mount_path),
@@ -90,13 +93,19 @@ impl FnConfig {
         let data: BTreeMap<String, String> = match node.get("data").filter(|d| !d.is_null()) {
             None => BTreeMap::new(),
             Some(data) => from_node(data).map_err(|e| {
-                ConfigError::new(format!("data.{}", e.path), format!("{}; data values must be strings", e.message))
+                ConfigError::new(
+                    format!("data.{}", e.path),
+                    format!("{}; data values must be strings", e.message),
+                )
             })?,
         };
         if let Some(unknown) = data.keys().find(|k| !CONFIG_MAP_KEYS.contains(&k.as_str())) {
             return Err(ConfigError::new(
                 format!("data.{unknown}"),
-                format!("unknown key {unknown:?}; the accepted keys are {}", CONFIG_MAP_KEYS.join(", ")),
+                format!(
+                    "unknown key {unknown:?}; the accepted keys are {}",
+                    CONFIG_MAP_KEYS.join(", ")
+                ),
             ));
         }
         let mut config = Self::default();
@@ -126,33 +135,53 @@ impl FnConfig {
 
     fn check(&self) -> Result<(), ConfigError> {
         let path = &self.mount_path;
-        let segments_ok = path.split('/').skip(1).all(|s| !s.is_empty() && s != "." && s != "..");
+        let segments_ok = path
+            .split('/')
+            .skip(1)
+            .all(|s| !s.is_empty() && s != "." && s != "..");
         if !path.starts_with('/') || !segments_ok {
-            return Err(ConfigError::new("mountPath", format!("{path:?} must be an absolute, normalised directory path")));
+            return Err(ConfigError::new(
+                "mountPath",
+                format!("{path:?} must be an absolute, normalised directory path"),
+            ));
         }
         if SYSTEM_CERTS_DIR == path || SYSTEM_CERTS_DIR.starts_with(&format!("{path}/")) {
             return Err(ConfigError::new(
                 "mountPath",
-                format!("{path:?} would hide the system CAs in {SYSTEM_CERTS_DIR}; use a directory of its own, such as {DEFAULT_MOUNT_PATH}"),
+                format!(
+                    "{path:?} would hide the system CAs in {SYSTEM_CERTS_DIR}; use a directory of its own, such as {DEFAULT_MOUNT_PATH}"
+                ),
             ));
         }
         if self.env_vars.is_empty() {
-            return Err(ConfigError::new("envVars", "name at least one variable, such as SSL_CERT_FILE"));
+            return Err(ConfigError::new(
+                "envVars",
+                "name at least one variable, such as SSL_CERT_FILE",
+            ));
         }
         for (i, var) in self.env_vars.iter().enumerate() {
             let valid = var.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
                 && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
-                return Err(ConfigError::new("envVars", format!("{var:?} is not an environment variable name")));
+                return Err(ConfigError::new(
+                    "envVars",
+                    format!("{var:?} is not an environment variable name"),
+                ));
             }
             if self.env_vars[..i].contains(var) {
-                return Err(ConfigError::new("envVars", format!("{var} is listed twice")));
+                return Err(ConfigError::new(
+                    "envVars",
+                    format!("{var} is listed twice"),
+                ));
             }
         }
         if !is_qualified_name(&self.hash_annotation) {
             return Err(ConfigError::new(
                 "hashAnnotation",
-                format!("{:?} is not a valid annotation key (prefix/name, as in {DEFAULT_HASH_ANNOTATION})", self.hash_annotation),
+                format!(
+                    "{:?} is not a valid annotation key (prefix/name, as in {DEFAULT_HASH_ANNOTATION})",
+                    self.hash_annotation
+                ),
             ));
         }
         Ok(())
@@ -162,17 +191,25 @@ impl FnConfig {
 /// A Kubernetes qualified name: an optional DNS-subdomain prefix and `/`, then a name of at most
 /// 63 alphanumerics, `-`, `_` and `.`, starting and ending alphanumeric.
 fn is_qualified_name(key: &str) -> bool {
-    let (prefix, name) = key.rsplit_once('/').map_or((None, key), |(p, n)| (Some(p), n));
+    let (prefix, name) = key
+        .rsplit_once('/')
+        .map_or((None, key), |(p, n)| (Some(p), n));
     let alnum_ends = |s: &str| {
-        s.starts_with(|c: char| c.is_ascii_alphanumeric()) && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+        s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
     };
     let name_ok = name.len() <= 63
         && alnum_ends(name)
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     let prefix_ok = prefix.is_none_or(|p| {
         p.len() <= 253
             && p.split('.').all(|label| {
-                alnum_ends(label) && label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                alnum_ends(label)
+                    && label
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             })
     });
     name_ok && prefix_ok
@@ -189,7 +226,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError { field: field.into(), message: message.into() }
+        ConfigError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -198,7 +238,11 @@ impl std::fmt::Display for ConfigError {
         if self.field.is_empty() {
             write!(f, "invalid function config: {}", self.message)
         } else {
-            write!(f, "invalid function config: {}: {}", self.field, self.message)
+            write!(
+                f,
+                "invalid function config: {}: {}",
+                self.field, self.message
+            )
         }
     }
 }
@@ -216,10 +260,18 @@ mod tests {
     #[test]
     fn every_form_gives_a_config() {
         assert_eq!(FnConfig::from_node(None).unwrap(), FnConfig::default());
-        let placeholder = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: function-input}\ndata: {}\n";
+        let placeholder =
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: function-input}\ndata: {}\n";
         assert_eq!(config(placeholder).unwrap(), FnConfig::default());
         let map = config("apiVersion: v1\nkind: ConfigMap\ndata: {mountPath: /certs, envVars: 'A, B', useDefaultCAs: 'true'}\n").unwrap();
-        assert_eq!((map.mount_path.as_str(), map.env_vars.clone(), map.use_default_cas), ("/certs", vec!["A".into(), "B".into()], true));
+        assert_eq!(
+            (
+                map.mount_path.as_str(),
+                map.env_vars.clone(),
+                map.use_default_cas
+            ),
+            ("/certs", vec!["A".into(), "B".into()], true)
+        );
         let own = config("apiVersion: fn.llamastack.io/v1alpha1\nkind: LlsdCaBundle\nmetadata: {name: x}\nhashAnnotation: example.com/ca\n").unwrap();
         assert_eq!(own.hash_annotation, "example.com/ca");
     }
@@ -227,14 +279,46 @@ mod tests {
     #[test]
     fn bad_configs_name_the_field() {
         let cases = [
-            ("apiVersion: fn.llamastack.io/v1alpha1\nkind: LlsdCaBundle\nmountPth: /x\n", "mountPth", "unknown field"),
-            ("apiVersion: v1\nkind: ConfigMap\ndata: {mount: /x}\n", "data.mount", "accepted keys"),
-            ("apiVersion: v1\nkind: ConfigMap\ndata: {mountPath: /etc/ssl/certs}\n", "mountPath", "hide the system CAs"),
-            ("apiVersion: v1\nkind: ConfigMap\ndata: {mountPath: relative}\n", "mountPath", "absolute"),
-            ("apiVersion: v1\nkind: ConfigMap\ndata: {envVars: '1X'}\n", "envVars", "not an environment"),
-            ("apiVersion: v1\nkind: ConfigMap\ndata: {hashAnnotation: 'a/b/c!'}\n", "hashAnnotation", "annotation key"),
-            ("apiVersion: v1\nkind: ConfigMap\ndata: {useDefaultCAs: yes}\n", "data.useDefaultCAs", "not \"true\""),
-            ("apiVersion: v1\nkind: Secret\n", "", "expected fn.llamastack.io/v1alpha1"),
+            (
+                "apiVersion: fn.llamastack.io/v1alpha1\nkind: LlsdCaBundle\nmountPth: /x\n",
+                "mountPth",
+                "unknown field",
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\ndata: {mount: /x}\n",
+                "data.mount",
+                "accepted keys",
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\ndata: {mountPath: /etc/ssl/certs}\n",
+                "mountPath",
+                "hide the system CAs",
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\ndata: {mountPath: relative}\n",
+                "mountPath",
+                "absolute",
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\ndata: {envVars: '1X'}\n",
+                "envVars",
+                "not an environment",
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\ndata: {hashAnnotation: 'a/b/c!'}\n",
+                "hashAnnotation",
+                "annotation key",
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\ndata: {useDefaultCAs: yes}\n",
+                "data.useDefaultCAs",
+                "not \"true\"",
+            ),
+            (
+                "apiVersion: v1\nkind: Secret\n",
+                "",
+                "expected fn.llamastack.io/v1alpha1",
+            ),
         ];
         for (yaml, field, text) in cases {
             let err = config(yaml).unwrap_err();

@@ -68,6 +68,13 @@ pub fn run(input: &str, now: i64) -> Result<Output, NotAResourceList> {
     };
     let failed = results::has_errors(&results);
     // On any error, every item goes back as it came: nothing is half done.
-    let outs = if failed { (0..count).map(Out::Keep).collect() } else { outs };
-    Ok(Output { text: write::write(&list, &outs, &results), exit_code: i32::from(failed) })
+    let outs = if failed {
+        (0..count).map(Out::Keep).collect()
+    } else {
+        outs
+    };
+    Ok(Output {
+        text: write::write(&list, &outs, &results),
+        exit_code: i32::from(failed),
+    })
 }

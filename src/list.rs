@@ -68,16 +68,26 @@ impl<'a> ResourceList<'a> {
                 MAX_INPUT_BYTES / (1024 * 1024)
             ));
         }
-        let root = parse_document(text).map_err(|e| NotAResourceList(format!("invalid YAML at {e}")))?;
+        let root =
+            parse_document(text).map_err(|e| NotAResourceList(format!("invalid YAML at {e}")))?;
         let Some(entries) = root.as_map() else {
-            return fail(format!("the document is a {}, not a mapping", root.type_name()));
+            return fail(format!(
+                "the document is a {}, not a mapping",
+                root.type_name()
+            ));
         };
         let mut names = std::collections::HashSet::new();
         if let Some((key, _)) = entries.iter().find(|(k, _)| !names.insert(k.scalar_text())) {
-            return fail(format!("the key {:?} appears twice", key.scalar_text().unwrap_or("")));
+            return fail(format!(
+                "the key {:?} appears twice",
+                key.scalar_text().unwrap_or("")
+            ));
         }
         match (root.str_at(&["apiVersion"]), root.str_at(&["kind"])) {
-            (Some("config.kubernetes.io/v1" | "config.kubernetes.io/v1beta1"), Some("ResourceList")) => {}
+            (
+                Some("config.kubernetes.io/v1" | "config.kubernetes.io/v1beta1"),
+                Some("ResourceList"),
+            ) => {}
             (api_version, kind) => {
                 return fail(format!(
                     "expected apiVersion config.kubernetes.io/v1 and kind ResourceList, found {} {}",
@@ -93,8 +103,15 @@ impl<'a> ResourceList<'a> {
                 None => return fail(format!("items is a {}, not a list", items.type_name())),
             },
         };
-        if let Some((i, item)) = items.iter().enumerate().find(|(_, item)| item.as_map().is_none()) {
-            return fail(format!("items[{i}] is a {}, not an object", item.type_name()));
+        if let Some((i, item)) = items
+            .iter()
+            .enumerate()
+            .find(|(_, item)| item.as_map().is_none())
+        {
+            return fail(format!(
+                "items[{i}] is a {}, not an object",
+                item.type_name()
+            ));
         }
         let layout = Layout::find(text, &root);
         if layout.is_none() && !root.is_plain_data() {
@@ -105,7 +122,10 @@ impl<'a> ResourceList<'a> {
 
     /// The items, in order.
     pub fn items(&self) -> &[Node<'a>] {
-        self.root.get("items").and_then(Node::as_seq).unwrap_or_default()
+        self.root
+            .get("items")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
     }
 
     /// The function config, if the orchestrator sent one.
@@ -122,7 +142,10 @@ impl Layout {
             return None;
         }
         let trailing = text.get(root.end..)?;
-        if !trailing.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        if !trailing
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
             return None;
         }
         let mut keys = Vec::new();
@@ -144,12 +167,22 @@ impl Layout {
             .iter()
             .map(|item| {
                 let line = dash_line(text, item.start)?;
-                Some(Entry { line, body: item.start, column: item.start - line_start(text, item.start) })
+                Some(Entry {
+                    line,
+                    body: item.start,
+                    column: item.start - line_start(text, item.start),
+                })
             })
             .collect::<Option<_>>()?;
         let dash_column = text[entries[0].line..].find('-')?;
         let items_end = keys.get(items_key + 1).map_or(root.end, |(_, line)| *line);
-        Some(Layout { keys, end: root.end, entries, items_end, dash_column })
+        Some(Layout {
+            keys,
+            end: root.end,
+            entries,
+            items_end,
+            dash_column,
+        })
     }
 
     /// The text span of item `i`, from its `-` line to the next item.
@@ -194,7 +227,10 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        ResourceList::parse(text).err().expect("should fail").to_string()
+        ResourceList::parse(text)
+            .err()
+            .expect("should fail")
+            .to_string()
     }
 
     const HEADER: &str = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n";
@@ -212,13 +248,18 @@ mod tests {
 
     #[test]
     fn block_items_are_located_with_their_comments() {
-        let text = format!("{HEADER}items:\n- # first\n  kind: A\n-\n  kind: B\n# between\nfunctionConfig: {{}}\n");
+        let text = format!(
+            "{HEADER}items:\n- # first\n  kind: A\n-\n  kind: B\n# between\nfunctionConfig: {{}}\n"
+        );
         let list = ResourceList::parse(&text).unwrap();
         let layout = list.layout.unwrap();
         assert_eq!(&text[layout.entry_span(0)], "- # first\n  kind: A\n");
         assert_eq!(&text[layout.entry_span(1)], "-\n  kind: B\n# between\n");
         assert_eq!(layout.entries[0].column, 2);
-        assert_eq!(layout.keys.iter().map(|k| k.0.as_str()).collect::<Vec<_>>(), ["apiVersion", "kind", "items", "functionConfig"]);
+        assert_eq!(
+            layout.keys.iter().map(|k| k.0.as_str()).collect::<Vec<_>>(),
+            ["apiVersion", "kind", "items", "functionConfig"]
+        );
     }
 
     #[test]

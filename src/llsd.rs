@@ -26,7 +26,10 @@ impl KeyName {
             Some("contains '/'")
         } else if key.contains("..") {
             Some("contains '..'")
-        } else if !key.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        } else if !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             Some("may hold only letters, digits, '-', '_' and '.'")
         } else if !alnum(key.chars().next()) || !alnum(key.chars().last()) {
             Some("must start and end with a letter or digit")
@@ -106,7 +109,10 @@ pub fn find<'n, 'a>(items: &'n [Node<'a>]) -> Vec<Llsd<'n, 'a>> {
         .filter(|(_, item)| is_kind(item, LLSD_API_VERSION, LLSD_KIND))
         .map(|(index, item)| {
             let namespace = namespace(item).map(str::to_string);
-            let ca = item.at(&CA_BUNDLE_PATH).filter(|n| !n.is_null()).map(|node| read_ref(node, &namespace));
+            let ca = item
+                .at(&CA_BUNDLE_PATH)
+                .filter(|n| !n.is_null())
+                .map(|node| read_ref(node, &namespace));
             Llsd {
                 item,
                 index,
@@ -125,20 +131,35 @@ pub fn find<'n, 'a>(items: &'n [Node<'a>]) -> Vec<Llsd<'n, 'a>> {
 fn read_ref(node: &Node<'_>, llsd_namespace: &Option<String>) -> Result<CaRef, RefError> {
     let base = CA_BUNDLE_PATH.join(".");
     let at = |field: &str, message: String| {
-        let field = if field.is_empty() { base.clone() } else { format!("{base}.{field}") };
+        let field = if field.is_empty() {
+            base.clone()
+        } else {
+            format!("{base}.{field}")
+        };
         RefError { field, message }
     };
     if node.as_map().is_none() {
         let found = node.type_name();
-        return Err(at("", format!("invalid type: must be a mapping with configMapName, found a {found}")));
+        return Err(at(
+            "",
+            format!("invalid type: must be a mapping with configMapName, found a {found}"),
+        ));
     }
     if let Some(key) = node.find_duplicate_key() {
-        return Err(at(&key, "this key appears twice; which one is meant is unclear".into()));
+        return Err(at(
+            &key,
+            "this key appears twice; which one is meant is unclear".into(),
+        ));
     }
     let spec: CaBundleSpec = from_node(node).map_err(|e| at(&e.path, e.message))?;
     let name = match spec.config_map_name {
         Some(name) if !name.is_empty() => name,
-        _ => return Err(at("configMapName", "is required: name the ConfigMap that holds the CA certificates".into())),
+        _ => {
+            return Err(at(
+                "configMapName",
+                "is required: name the ConfigMap that holds the CA certificates".into(),
+            ));
+        }
     };
     let forms: Vec<(&str, Vec<String>)> = [
         ("configMapKeys", spec.config_map_keys),
@@ -152,23 +173,43 @@ fn read_ref(node: &Node<'_>, llsd_namespace: &Option<String>) -> Result<CaRef, R
         [] => ("configMapKeys", vec![DEFAULT_SOURCE_KEY.to_string()]),
         [(field, keys)] => (*field, keys.clone()),
         [(first, _), (second, _), ..] => {
-            return Err(at(second, format!("use one of {first} and {second}, not both")));
+            return Err(at(
+                second,
+                format!("use one of {first} and {second}, not both"),
+            ));
         }
     };
     if raw_keys.is_empty() {
-        return Err(at(field, "lists no keys; omit it to read \"ca-bundle.crt\"".into()));
+        return Err(at(
+            field,
+            "lists no keys; omit it to read \"ca-bundle.crt\"".into(),
+        ));
     }
     let mut keys: Vec<KeyName> = Vec::new();
     for (i, raw) in raw_keys.iter().enumerate() {
         let key = KeyName::new(raw).map_err(|m| {
-            at(&if field == "configMapKeys" { format!("{field}[{i}]") } else { field.to_string() }, m)
+            at(
+                &if field == "configMapKeys" {
+                    format!("{field}[{i}]")
+                } else {
+                    field.to_string()
+                },
+                m,
+            )
         })?;
         if !keys.contains(&key) {
             keys.push(key);
         }
     }
-    let namespace = spec.config_map_namespace.filter(|ns| !ns.is_empty()).or_else(|| llsd_namespace.clone());
-    Ok(CaRef { name, namespace, keys })
+    let namespace = spec
+        .config_map_namespace
+        .filter(|ns| !ns.is_empty())
+        .or_else(|| llsd_namespace.clone());
+    Ok(CaRef {
+        name,
+        namespace,
+        keys,
+    })
 }
 
 #[cfg(test)]
@@ -193,30 +234,81 @@ mod tests {
     #[test]
     fn key_forms_merge_into_one_list() {
         let r = ca_ref("{configMapName: ca}").unwrap();
-        assert_eq!((r.namespace.as_deref(), keys(&r)), (Some("ai"), vec!["ca-bundle.crt"]));
-        assert_eq!(keys(&ca_ref("{configMapName: ca, configMapKeys: [a.crt, b.crt, a.crt]}").unwrap()), ["a.crt", "b.crt"]);
-        assert_eq!(keys(&ca_ref("{configMapName: ca, configMapKey: one.pem}").unwrap()), ["one.pem"]);
+        assert_eq!(
+            (r.namespace.as_deref(), keys(&r)),
+            (Some("ai"), vec!["ca-bundle.crt"])
+        );
+        assert_eq!(
+            keys(&ca_ref("{configMapName: ca, configMapKeys: [a.crt, b.crt, a.crt]}").unwrap()),
+            ["a.crt", "b.crt"]
+        );
+        assert_eq!(
+            keys(&ca_ref("{configMapName: ca, configMapKey: one.pem}").unwrap()),
+            ["one.pem"]
+        );
         assert_eq!(keys(&ca_ref("{configMapName: ca, key: k}").unwrap()), ["k"]);
-        assert_eq!(ca_ref("{configMapName: ca, configMapNamespace: sec}").unwrap().namespace.as_deref(), Some("sec"));
+        assert_eq!(
+            ca_ref("{configMapName: ca, configMapNamespace: sec}")
+                .unwrap()
+                .namespace
+                .as_deref(),
+            Some("sec")
+        );
     }
 
     #[test]
     fn bad_references_name_the_field() {
         for (ca_bundle, field, text) in [
-            ("{configMapName: ca, configMapKey: a, key: b}", "key", "not both"),
+            (
+                "{configMapName: ca, configMapKey: a, key: b}",
+                "key",
+                "not both",
+            ),
             ("{configMapNamespace: x}", "configMapName", "required"),
-            ("{configMapName: ca, configMapKeys: [ok, ../etc]}", "configMapKeys[1]", "'/'"),
-            ("{configMapName: ca, configMapKeys: ['']}", "configMapKeys[0]", "empty"),
-            ("{configMapName: ca, configMapKeys: [-a]}", "configMapKeys[0]", "start and end"),
-            ("{configMapName: ca, configMapKeys: [a b]}", "configMapKeys[0]", "only letters"),
-            ("{configMapName: ca, configMapKeys: []}", "configMapKeys", "no keys"),
-            ("{configMapName: ca, configMapKeys: a.crt}", "configMapKeys", "invalid type"),
+            (
+                "{configMapName: ca, configMapKeys: [ok, ../etc]}",
+                "configMapKeys[1]",
+                "'/'",
+            ),
+            (
+                "{configMapName: ca, configMapKeys: ['']}",
+                "configMapKeys[0]",
+                "empty",
+            ),
+            (
+                "{configMapName: ca, configMapKeys: [-a]}",
+                "configMapKeys[0]",
+                "start and end",
+            ),
+            (
+                "{configMapName: ca, configMapKeys: [a b]}",
+                "configMapKeys[0]",
+                "only letters",
+            ),
+            (
+                "{configMapName: ca, configMapKeys: []}",
+                "configMapKeys",
+                "no keys",
+            ),
+            (
+                "{configMapName: ca, configMapKeys: a.crt}",
+                "configMapKeys",
+                "invalid type",
+            ),
             ("just-a-string", "", "invalid type"),
             ("[a, b]", "", "invalid type"),
-            ("{configMapName: ca, configMapName: cb}", "configMapName", "twice"),
+            (
+                "{configMapName: ca, configMapName: cb}",
+                "configMapName",
+                "twice",
+            ),
         ] {
             let err = ca_ref(ca_bundle).unwrap_err();
-            let want = if field.is_empty() { CA_BUNDLE_PATH.join(".") } else { format!("{}.{field}", CA_BUNDLE_PATH.join(".")) };
+            let want = if field.is_empty() {
+                CA_BUNDLE_PATH.join(".")
+            } else {
+                format!("{}.{field}", CA_BUNDLE_PATH.join("."))
+            };
             assert_eq!(err.field, want, "{ca_bundle}");
             assert!(err.message.contains(text), "{ca_bundle}: {}", err.message);
         }

@@ -4,8 +4,8 @@
 use crate::llsd::Llsd;
 use crate::meta::{file_of, is_kind, name, namespace};
 use crate::names::{
-    BUNDLE_KEY, COMPONENT, COMPONENT_LABEL, INDEX_ANNOTATIONS, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL,
-    PATH_ANNOTATIONS, managed_config_map_name,
+    BUNDLE_KEY, COMPONENT, COMPONENT_LABEL, INDEX_ANNOTATIONS, INSTANCE_LABEL, MANAGED_BY,
+    MANAGED_BY_LABEL, PATH_ANNOTATIONS, managed_config_map_name,
 };
 use crate::results::KrmResult;
 use crate::yaml::Node;
@@ -38,7 +38,9 @@ pub fn find(items: &[Node<'_>], llsd: &Llsd<'_, '_>) -> Option<usize> {
 /// Create or update the managed ConfigMap so that it holds exactly `pem`. A ConfigMap of that
 /// name that this function did not make is an error: it is never overwritten.
 pub fn plan<'a>(items: &[Node<'a>], llsd: &Llsd<'_, '_>, pem: &str) -> Result<Plan<'a>, KrmResult> {
-    let Some(index) = find(items, llsd) else { return Ok(Plan::Add(new_config_map(llsd, pem))) };
+    let Some(index) = find(items, llsd) else {
+        return Ok(Plan::Add(new_config_map(llsd, pem)));
+    };
     let existing = &items[index];
     if !is_ours(existing) {
         return Err(KrmResult::error(format!(
@@ -50,14 +52,24 @@ pub fn plan<'a>(items: &[Node<'a>], llsd: &Llsd<'_, '_>, pem: &str) -> Result<Pl
         .on(existing));
     }
     let mut updated = existing.clone();
-    if let Some(labels) = updated.map_entry("metadata").and_then(|m| m.map_entry("labels")) {
+    if let Some(labels) = updated
+        .map_entry("metadata")
+        .and_then(|m| m.map_entry("labels"))
+    {
         for (key, value) in labels_of(llsd) {
             labels.set(key, value);
         }
     }
-    updated.set("data", Node::map_of(vec![(BUNDLE_KEY, Node::string(pem.to_string()))]));
+    updated.set(
+        "data",
+        Node::map_of(vec![(BUNDLE_KEY, Node::string(pem.to_string()))]),
+    );
     updated.remove("binaryData");
-    Ok(if updated.same_as(existing) { Plan::Keep } else { Plan::Replace(index, updated) })
+    Ok(if updated.same_as(existing) {
+        Plan::Keep
+    } else {
+        Plan::Replace(index, updated)
+    })
 }
 
 fn new_config_map<'a>(llsd: &Llsd<'_, '_>, pem: &str) -> Node<'a> {
@@ -69,18 +81,30 @@ fn new_config_map<'a>(llsd: &Llsd<'_, '_>, pem: &str) -> Node<'a> {
     metadata.push(("labels", Node::map_of(labels_of(llsd))));
     // kpt writes each item to the file its path annotation names: put the bundle beside the LLSD.
     if let Some(file) = file_of(llsd.item) {
-        let dir = file.path.rsplit_once('/').map_or(String::new(), |(dir, _)| format!("{dir}/"));
+        let dir = file
+            .path
+            .rsplit_once('/')
+            .map_or(String::new(), |(dir, _)| format!("{dir}/"));
         let path = format!("{dir}{name}.yaml");
-        let mut annotations: Vec<(&str, Node<'a>)> =
-            PATH_ANNOTATIONS.iter().map(|key| (*key, Node::string(path.clone()))).collect();
-        annotations.extend(INDEX_ANNOTATIONS.iter().map(|key| (*key, Node::string("0"))));
+        let mut annotations: Vec<(&str, Node<'a>)> = PATH_ANNOTATIONS
+            .iter()
+            .map(|key| (*key, Node::string(path.clone())))
+            .collect();
+        annotations.extend(
+            INDEX_ANNOTATIONS
+                .iter()
+                .map(|key| (*key, Node::string("0"))),
+        );
         metadata.push(("annotations", Node::map_of(annotations)));
     }
     Node::map_of(vec![
         ("apiVersion", Node::string("v1")),
         ("kind", Node::string("ConfigMap")),
         ("metadata", Node::map_of(metadata)),
-        ("data", Node::map_of(vec![(BUNDLE_KEY, Node::string(pem.to_string()))])),
+        (
+            "data",
+            Node::map_of(vec![(BUNDLE_KEY, Node::string(pem.to_string()))]),
+        ),
     ])
 }
 

@@ -60,7 +60,8 @@ pub fn name<'n>(item: &'n Node<'_>) -> Option<&'n str> {
 
 /// `metadata.namespace`; missing or empty means "not set".
 pub fn namespace<'n>(item: &'n Node<'_>) -> Option<&'n str> {
-    item.str_at(&["metadata", "namespace"]).filter(|ns| !ns.is_empty())
+    item.str_at(&["metadata", "namespace"])
+        .filter(|ns| !ns.is_empty())
 }
 
 /// An annotation's string value.
@@ -75,7 +76,14 @@ pub fn is_local_config(item: &Node<'_>) -> bool {
 
 /// The file an item came from, if kpt said.
 pub fn file_of(item: &Node<'_>) -> Option<FileRef> {
-    let path = PATH_ANNOTATIONS.iter().find_map(|key| annotation(item, key))?;
-    let index = INDEX_ANNOTATIONS.iter().find_map(|key| annotation(item, key)?.parse().ok());
-    Some(FileRef { path: path.to_string(), index })
+    let path = PATH_ANNOTATIONS
+        .iter()
+        .find_map(|key| annotation(item, key))?;
+    let index = INDEX_ANNOTATIONS
+        .iter()
+        .find_map(|key| annotation(item, key)?.parse().ok());
+    Some(FileRef {
+        path: path.to_string(),
+        index,
+    })
 }

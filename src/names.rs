@@ -45,9 +45,15 @@ pub const PLACEHOLDER_CONFIG_NAME: &str = "function-input";
 /// Marks objects, such as the Kptfile and function configs, that are never deployed or changed.
 pub const LOCAL_CONFIG_ANNOTATION: &str = "config.kubernetes.io/local-config";
 /// kpt's file path annotations, current and legacy.
-pub const PATH_ANNOTATIONS: [&str; 2] = ["internal.config.kubernetes.io/path", "config.kubernetes.io/path"];
+pub const PATH_ANNOTATIONS: [&str; 2] = [
+    "internal.config.kubernetes.io/path",
+    "config.kubernetes.io/path",
+];
 /// kpt's index-in-file annotations, current and legacy.
-pub const INDEX_ANNOTATIONS: [&str; 2] = ["internal.config.kubernetes.io/index", "config.kubernetes.io/index"];
+pub const INDEX_ANNOTATIONS: [&str; 2] = [
+    "internal.config.kubernetes.io/index",
+    "config.kubernetes.io/index",
+];
 /// Names an object had before kustomize renamed it (a hash suffix, a prefix).
 pub const PREVIOUS_NAMES_ANNOTATION: &str = "internal.config.kubernetes.io/previousNames";
 

@@ -34,7 +34,13 @@ impl<'a> Changes<'a> {
                     None => Out::Keep(i),
                 });
             }
-            outs.extend(self.added_after.remove(&i).unwrap_or_default().into_iter().map(Out::Add));
+            outs.extend(
+                self.added_after
+                    .remove(&i)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Out::Add),
+            );
         }
         (outs, self.results)
     }
@@ -42,18 +48,30 @@ impl<'a> Changes<'a> {
 
 /// Reconcile every LLSD in `items`. `now` is Unix seconds, for certificate validity.
 pub fn reconcile<'a>(items: &[Node<'a>], config: &FnConfig, now: i64) -> Changes<'a> {
-    let mut changes =
-        Changes { replaced: BTreeMap::new(), added_after: BTreeMap::new(), removed: BTreeSet::new(), results: Vec::new() };
+    let mut changes = Changes {
+        replaced: BTreeMap::new(),
+        added_after: BTreeMap::new(),
+        removed: BTreeSet::new(),
+        results: Vec::new(),
+    };
     for llsd in llsd::find(items) {
         if let Some(key) = llsd.item.find_duplicate_key() {
             changes.results.push(
-                KrmResult::error(format!("the key {key} appears twice; which one is meant is unclear")).on(llsd.item).at(key),
+                KrmResult::error(format!(
+                    "the key {key} appears twice; which one is meant is unclear"
+                ))
+                .on(llsd.item)
+                .at(key),
             );
             continue;
         }
         match &llsd.ca {
             None => remove_injection(items, &llsd, config, &mut changes),
-            Some(Err(e)) => changes.results.push(KrmResult::error(e.message.clone()).on(llsd.item).at(e.field.clone())),
+            Some(Err(e)) => changes.results.push(
+                KrmResult::error(e.message.clone())
+                    .on(llsd.item)
+                    .at(e.field.clone()),
+            ),
             Some(Ok(ca)) => {
                 if let Err(result) = inject_llsd(items, &llsd, ca, config, now, &mut changes) {
                     changes.results.push(result);
@@ -74,17 +92,28 @@ fn inject_llsd<'a>(
 ) -> Result<(), KrmResult> {
     let found = resolve::resolve(items, llsd, ca)?;
     changes.results.extend(found.renamed);
-    let sources: Vec<(&str, &[u8])> = found.sources.iter().map(|(k, b)| (k.as_str(), b.as_slice())).collect();
+    let sources: Vec<(&str, &[u8])> = found
+        .sources
+        .iter()
+        .map(|(k, b)| (k.as_str(), b.as_slice()))
+        .collect();
     let bundle = match bundle::build(&sources, now, config.use_default_cas) {
         Ok(bundle) => bundle,
         Err(errors) => {
-            let (last, rest) = errors.split_last().expect("build reports at least one error");
+            let (last, rest) = errors
+                .split_last()
+                .expect("build reports at least one error");
             let on_cm = |e: &bundle::BundleError| KrmResult::error(e.to_string()).on(found.item);
             changes.results.extend(rest.iter().map(on_cm));
             return Err(on_cm(last));
         }
     };
-    changes.results.extend(bundle.warnings.iter().map(|w| KrmResult::warning(w.to_string()).on(found.item)));
+    changes.results.extend(
+        bundle
+            .warnings
+            .iter()
+            .map(|w| KrmResult::warning(w.to_string()).on(found.item)),
+    );
 
     let deployments = deployments_of(items, llsd);
     if deployments.is_empty() {
@@ -116,13 +145,19 @@ fn inject_llsd<'a>(
         changes.results.extend(chosen);
         let (edited, notes) = rewrite::inject(deployment, container, &plan)?;
         changes.results.extend(notes);
-        changes.results.push(injected_info(deployment, container, &plan, &bundle));
+        changes
+            .results
+            .push(injected_info(deployment, container, &plan, &bundle));
         if !edited.same_as(deployment) {
             changes.replaced.insert(index, edited);
         }
     }
     match managed::plan(items, llsd, &bundle.pem)? {
-        Plan::Add(node) => changes.added_after.entry(llsd.index).or_default().push(node),
+        Plan::Add(node) => changes
+            .added_after
+            .entry(llsd.index)
+            .or_default()
+            .push(node),
         Plan::Replace(index, node) => {
             changes.replaced.insert(index, node);
         }
@@ -132,19 +167,33 @@ fn inject_llsd<'a>(
 }
 
 /// An LLSD without a CA bundle: take back what an earlier run injected for it, and only that.
-fn remove_injection<'a>(items: &[Node<'a>], llsd: &Llsd<'_, 'a>, config: &FnConfig, changes: &mut Changes<'a>) {
+fn remove_injection<'a>(
+    items: &[Node<'a>],
+    llsd: &Llsd<'_, 'a>,
+    config: &FnConfig,
+    changes: &mut Changes<'a>,
+) {
     let config_map = managed_config_map_name(&llsd.name);
     for index in deployments_of(items, llsd) {
         if let Some(edited) = rewrite::remove(&items[index], &config_map, config) {
             changes.results.push(
-                KrmResult::info(format!("removed the CA bundle injection: {} no longer names a CA bundle", llsd.name))
-                    .on(&items[index]),
+                KrmResult::info(format!(
+                    "removed the CA bundle injection: {} no longer names a CA bundle",
+                    llsd.name
+                ))
+                .on(&items[index]),
             );
             changes.replaced.insert(index, edited);
         }
     }
     if let Some(index) = managed::find(items, llsd).filter(|i| managed::is_ours(&items[*i])) {
-        changes.results.push(KrmResult::info(format!("removed ConfigMap {config_map}: {} no longer names a CA bundle", llsd.name)).on(&items[index]));
+        changes.results.push(
+            KrmResult::info(format!(
+                "removed ConfigMap {config_map}: {} no longer names a CA bundle",
+                llsd.name
+            ))
+            .on(&items[index]),
+        );
         changes.removed.insert(index);
     }
 }
@@ -152,7 +201,11 @@ fn remove_injection<'a>(items: &[Node<'a>], llsd: &Llsd<'_, 'a>, config: &FnConf
 /// The function edits only what it can read exactly: no anchors, aliases, tags or duplicate keys.
 fn check_plain(item: &Node<'_>) -> Result<(), KrmResult> {
     if let Some(key) = item.find_duplicate_key() {
-        return Err(KrmResult::error(format!("the key {key} appears twice; which one is meant is unclear")).on(item).at(key));
+        return Err(KrmResult::error(format!(
+            "the key {key} appears twice; which one is meant is unclear"
+        ))
+        .on(item)
+        .at(key));
     }
     if !item.is_plain_data() {
         return Err(KrmResult::error("uses YAML anchors, aliases or tags, which this function does not rewrite; write it out in full").on(item));
@@ -162,14 +215,28 @@ fn check_plain(item: &Node<'_>) -> Result<(), KrmResult> {
 
 /// Values the LLSD's own `spec.server.containerSpec.env` gives the configured variables.
 fn user_env(llsd: &Llsd<'_, '_>, config: &FnConfig) -> Vec<(String, String)> {
-    let env = llsd.item.at(&["spec", "server", "containerSpec", "env"]).and_then(Node::as_seq).unwrap_or_default();
+    let env = llsd
+        .item
+        .at(&["spec", "server", "containerSpec", "env"])
+        .and_then(Node::as_seq)
+        .unwrap_or_default();
     env.iter()
-        .filter_map(|e| Some((e.str_at(&["name"])?.to_string(), e.str_at(&["value"])?.to_string())))
+        .filter_map(|e| {
+            Some((
+                e.str_at(&["name"])?.to_string(),
+                e.str_at(&["value"])?.to_string(),
+            ))
+        })
         .filter(|(name, _)| config.env_vars.contains(name))
         .collect()
 }
 
-fn injected_info(deployment: &Node<'_>, container: usize, plan: &Injection<'_>, bundle: &CaBundle) -> KrmResult {
+fn injected_info(
+    deployment: &Node<'_>,
+    container: usize,
+    plan: &Injection<'_>,
+    bundle: &CaBundle,
+) -> KrmResult {
     let container_name = deployment
         .at(&crate::target::CONTAINERS_PATH)
         .and_then(Node::as_seq)

@@ -18,24 +18,43 @@ pub struct Found<'n, 'a> {
 }
 
 /// Find the CA ConfigMap of `llsd` and read its keys; an error result says what exists instead.
-pub fn resolve<'n, 'a>(items: &'n [Node<'a>], llsd: &Llsd<'_, '_>, ca: &CaRef) -> Result<Found<'n, 'a>, KrmResult> {
-    let config_maps: Vec<&Node<'a>> = items.iter().filter(|i| is_kind(i, "v1", "ConfigMap")).collect();
+pub fn resolve<'n, 'a>(
+    items: &'n [Node<'a>],
+    llsd: &Llsd<'_, '_>,
+    ca: &CaRef,
+) -> Result<Found<'n, 'a>, KrmResult> {
+    let config_maps: Vec<&Node<'a>> = items
+        .iter()
+        .filter(|i| is_kind(i, "v1", "ConfigMap"))
+        .collect();
     let in_namespace = |cm: &&&Node<'a>| namespace(cm) == ca.namespace.as_deref();
-    let exact = config_maps.iter().filter(in_namespace).find(|cm| name(cm) == Some(ca.name.as_str()));
+    let exact = config_maps
+        .iter()
+        .filter(in_namespace)
+        .find(|cm| name(cm) == Some(ca.name.as_str()));
     let (item, renamed) = match exact {
         Some(cm) => (*cm, None),
-        None => match config_maps.iter().filter(in_namespace).find(|cm| was_named(cm, &ca.name)) {
+        None => match config_maps
+            .iter()
+            .filter(in_namespace)
+            .find(|cm| was_named(cm, &ca.name))
+        {
             Some(cm) => (*cm, Some(renamed_info(llsd, ca, cm))),
             None => return Err(not_found(llsd, ca, &config_maps)),
         },
     };
     let sources = read_keys(item, llsd, ca)?;
-    Ok(Found { item, sources, renamed })
+    Ok(Found {
+        item,
+        sources,
+        renamed,
+    })
 }
 
 /// kustomize records the names an object had before it renamed it (hash suffix, prefix).
 fn was_named(cm: &Node<'_>, wanted: &str) -> bool {
-    annotation(cm, PREVIOUS_NAMES_ANNOTATION).is_some_and(|names| names.split(',').any(|n| n.trim() == wanted))
+    annotation(cm, PREVIOUS_NAMES_ANNOTATION)
+        .is_some_and(|names| names.split(',').any(|n| n.trim() == wanted))
 }
 
 fn renamed_info(llsd: &Llsd<'_, '_>, ca: &CaRef, cm: &Node<'_>) -> KrmResult {
@@ -52,8 +71,11 @@ fn renamed_info(llsd: &Llsd<'_, '_>, ca: &CaRef, cm: &Node<'_>) -> KrmResult {
 /// hash-suffixed copy, the same name in another namespace, or the ConfigMaps that do exist.
 fn not_found(llsd: &Llsd<'_, '_>, ca: &CaRef, config_maps: &[&Node<'_>]) -> KrmResult {
     let wanted = qualified(&ca.namespace, &ca.name);
-    let same_namespace: Vec<&str> =
-        config_maps.iter().filter(|cm| namespace(cm) == ca.namespace.as_deref()).filter_map(|cm| name(cm)).collect();
+    let same_namespace: Vec<&str> = config_maps
+        .iter()
+        .filter(|cm| namespace(cm) == ca.namespace.as_deref())
+        .filter_map(|cm| name(cm))
+        .collect();
     let hashed = same_namespace.iter().find(|n| has_hash_suffix(n, &ca.name));
     let elsewhere: Vec<String> = config_maps
         .iter()
@@ -70,15 +92,24 @@ fn not_found(llsd: &Llsd<'_, '_>, ca: &CaRef, config_maps: &[&Node<'_>]) -> KrmR
             crate::names::LLSD_KIND
         )
     } else if !elsewhere.is_empty() {
-        format!("found {} in another namespace; set configMapNamespace", elsewhere.join(", "))
+        format!(
+            "found {} in another namespace; set configMapNamespace",
+            elsewhere.join(", ")
+        )
     } else if same_namespace.is_empty() {
-        "there is no ConfigMap in that namespace in the input; add the CA ConfigMap to the package".to_string()
+        "there is no ConfigMap in that namespace in the input; add the CA ConfigMap to the package"
+            .to_string()
     } else {
-        format!("ConfigMaps in that namespace: {}", same_namespace.join(", "))
+        format!(
+            "ConfigMaps in that namespace: {}",
+            same_namespace.join(", ")
+        )
     };
-    KrmResult::error(format!("CA ConfigMap {wanted} not found in the input; {hint}"))
-        .on(llsd.item)
-        .at(format!("{}.configMapName", CA_BUNDLE_PATH.join(".")))
+    KrmResult::error(format!(
+        "CA ConfigMap {wanted} not found in the input; {hint}"
+    ))
+    .on(llsd.item)
+    .at(format!("{}.configMapName", CA_BUNDLE_PATH.join(".")))
 }
 
 /// `name-` followed by the 10 lowercase alphanumerics kustomize's generators append.
@@ -86,19 +117,33 @@ fn has_hash_suffix(candidate: &str, name: &str) -> bool {
     candidate
         .strip_prefix(name)
         .and_then(|rest| rest.strip_prefix('-'))
-        .is_some_and(|hash| hash.len() == 10 && hash.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        .is_some_and(|hash| {
+            hash.len() == 10
+                && hash
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
-fn read_keys(cm: &Node<'_>, llsd: &Llsd<'_, '_>, ca: &CaRef) -> Result<Vec<(KeyName, Vec<u8>)>, KrmResult> {
+fn read_keys(
+    cm: &Node<'_>,
+    llsd: &Llsd<'_, '_>,
+    ca: &CaRef,
+) -> Result<Vec<(KeyName, Vec<u8>)>, KrmResult> {
     if let Some(key) = cm.find_duplicate_key() {
-        return Err(KrmResult::error(format!("the key {key} appears twice in the CA ConfigMap; which one is meant is unclear"))
-            .on(cm)
-            .at(key));
+        return Err(KrmResult::error(format!(
+            "the key {key} appears twice in the CA ConfigMap; which one is meant is unclear"
+        ))
+        .on(cm)
+        .at(key));
     }
     let view: ConfigMap = from_node(cm).map_err(|e| {
-        KrmResult::error(format!("CA ConfigMap {} cannot be read: {e}", qualified(&ca.namespace, &ca.name)))
-            .on(cm)
-            .at(e.path)
+        KrmResult::error(format!(
+            "CA ConfigMap {} cannot be read: {e}",
+            qualified(&ca.namespace, &ca.name)
+        ))
+        .on(cm)
+        .at(e.path)
     })?;
     let data = view.data.unwrap_or_default();
     let binary = view.binary_data.unwrap_or_default();
@@ -119,7 +164,11 @@ fn read_keys(cm: &Node<'_>, llsd: &Llsd<'_, '_>, ca: &CaRef) -> Result<Vec<(KeyN
         .map(|k| k.to_string())
         .chain(binary.keys().map(|k| format!("{k} (binaryData)")))
         .collect();
-    let has = if present.is_empty() { "it has no keys".to_string() } else { format!("it has: {}", present.join(", ")) };
+    let has = if present.is_empty() {
+        "it has no keys".to_string()
+    } else {
+        format!("it has: {}", present.join(", "))
+    };
     Err(KrmResult::error(format!(
         "CA ConfigMap {} has no key {}; {has}",
         qualified(&ca.namespace, &ca.name),

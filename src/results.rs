@@ -56,7 +56,13 @@ impl KrmResult {
     }
 
     fn new(severity: Severity, message: String) -> Self {
-        KrmResult { message, severity, resource_ref: None, field_path: None, file: None }
+        KrmResult {
+            message,
+            severity,
+            resource_ref: None,
+            field_path: None,
+            file: None,
+        }
     }
 
     /// About this item: sets the resource reference and, where kpt gave one, the file.
@@ -89,7 +95,10 @@ impl KrmResult {
             entries.push(("resourceRef", Node::map_of(reference)));
         }
         if let Some(path) = &self.field_path {
-            entries.push(("field", Node::map_of(vec![("path", Node::string(path.as_str()))])));
+            entries.push((
+                "field",
+                Node::map_of(vec![("path", Node::string(path.as_str()))]),
+            ));
         }
         if let Some(file) = &self.file {
             let mut fields = vec![("path", Node::string(file.path.as_str()))];

@@ -33,11 +33,21 @@ pub fn bundle_file(config: &FnConfig) -> String {
 
 /// Inject into container `container` of `deployment`. Conflicts with objects this function did
 /// not make are errors and change nothing.
-pub fn inject<'a>(deployment: &Node<'a>, container: usize, plan: &Injection<'_>) -> Result<Injected<'a>, KrmResult> {
+pub fn inject<'a>(
+    deployment: &Node<'a>,
+    container: usize,
+    plan: &Injection<'_>,
+) -> Result<Injected<'a>, KrmResult> {
     let mut edited = deployment.clone();
     let mut notes = Vec::new();
-    let conflict = |message: String, field: String| KrmResult::error(message).on(deployment).at(field);
-    let shape = |what: &str| conflict(format!("{what} is not the shape Kubernetes expects"), what.to_string());
+    let conflict =
+        |message: String, field: String| KrmResult::error(message).on(deployment).at(field);
+    let shape = |what: &str| {
+        conflict(
+            format!("{what} is not the shape Kubernetes expects"),
+            what.to_string(),
+        )
+    };
     let file = bundle_file(plan.config);
 
     let pod = pod_spec_mut(&mut edited).ok_or_else(|| shape("spec.template.spec"))?;
@@ -52,9 +62,15 @@ pub fn inject<'a>(deployment: &Node<'a>, container: usize, plan: &Injection<'_>)
         );
     }
 
-    let volumes = pod.seq_entry("volumes").and_then(Node::as_seq_mut).ok_or_else(|| shape("spec.template.spec.volumes"))?;
+    let volumes = pod
+        .seq_entry("volumes")
+        .and_then(Node::as_seq_mut)
+        .ok_or_else(|| shape("spec.template.spec.volumes"))?;
     let volume = bundle_volume(&plan.config_map);
-    match volumes.iter().position(|v| v.str_at(&["name"]) == Some(VOLUME_NAME)) {
+    match volumes
+        .iter()
+        .position(|v| v.str_at(&["name"]) == Some(VOLUME_NAME))
+    {
         Some(i) if volumes[i].str_at(&["configMap", "name"]) == Some(plan.config_map.as_str()) => {
             if !volumes[i].same_as(&volume) {
                 volumes[i] = volume;
@@ -80,12 +96,14 @@ pub fn inject<'a>(deployment: &Node<'a>, container: usize, plan: &Injection<'_>)
         .and_then(|c| c.get_mut(container))
         .ok_or_else(|| shape(containers_path))?;
     let mount_field = format!("{containers_path}[{container}].volumeMounts");
-    let mounts = target.seq_entry("volumeMounts").and_then(Node::as_seq_mut).ok_or_else(|| shape(&mount_field))?;
+    let mounts = target
+        .seq_entry("volumeMounts")
+        .and_then(Node::as_seq_mut)
+        .ok_or_else(|| shape(&mount_field))?;
     let path = plan.config.mount_path.as_str();
-    if let Some(i) = mounts
-        .iter()
-        .position(|m| m.str_at(&["mountPath"]) == Some(path) && m.str_at(&["name"]) != Some(VOLUME_NAME))
-    {
+    if let Some(i) = mounts.iter().position(|m| {
+        m.str_at(&["mountPath"]) == Some(path) && m.str_at(&["name"]) != Some(VOLUME_NAME)
+    }) {
         return Err(conflict(
             format!(
                 "volume {:?} is already mounted at {path}; choose another mountPath in the function config",
@@ -102,13 +120,25 @@ pub fn inject<'a>(deployment: &Node<'a>, container: usize, plan: &Injection<'_>)
     upsert_named(mounts, VOLUME_NAME, mount);
 
     let env_field = format!("{containers_path}[{container}].env");
-    let env = target.seq_entry("env").and_then(Node::as_seq_mut).ok_or_else(|| shape(&env_field))?;
+    let env = target
+        .seq_entry("env")
+        .and_then(Node::as_seq_mut)
+        .ok_or_else(|| shape(&env_field))?;
     for var in &plan.config.env_vars {
-        let user = plan.user_env.iter().find(|(name, _)| name == var).map(|(_, v)| v.as_str());
+        let user = plan
+            .user_env
+            .iter()
+            .find(|(name, _)| name == var)
+            .map(|(_, v)| v.as_str());
         let value = user.unwrap_or(&file);
-        let previous = env.iter().find(|e| e.str_at(&["name"]) == Some(var.as_str()));
+        let previous = env
+            .iter()
+            .find(|e| e.str_at(&["name"]) == Some(var.as_str()));
         let old = previous.map(|e| e.str_at(&["value"]).unwrap_or("(valueFrom)").to_string());
-        let entry = Node::map_of(vec![("name", Node::string(var.clone())), ("value", Node::string(value.to_string()))]);
+        let entry = Node::map_of(vec![
+            ("name", Node::string(var.clone())),
+            ("value", Node::string(value.to_string())),
+        ]);
         upsert_named(env, var, entry);
         if let Some(user) = user {
             notes.push(
@@ -134,7 +164,10 @@ pub fn inject<'a>(deployment: &Node<'a>, container: usize, plan: &Injection<'_>)
         .and_then(|t| t.map_entry("metadata"))
         .and_then(|m| m.map_entry("annotations"))
         .ok_or_else(|| shape("spec.template.metadata.annotations"))?;
-    annotations.set(plan.config.hash_annotation.clone(), Node::string(plan.hash.clone()));
+    annotations.set(
+        plan.config.hash_annotation.clone(),
+        Node::string(plan.hash.clone()),
+    );
     Ok((edited, notes))
 }
 
@@ -144,7 +177,10 @@ pub fn remove<'a>(deployment: &Node<'a>, config_map: &str, config: &FnConfig) ->
     let mut edited = deployment.clone();
     let pod = pod_spec_mut(&mut edited)?;
     let volumes = pod.get_mut("volumes")?.as_seq_mut()?;
-    let ours = |v: &Node<'_>| v.str_at(&["name"]) == Some(VOLUME_NAME) && v.str_at(&["configMap", "name"]) == Some(config_map);
+    let ours = |v: &Node<'_>| {
+        v.str_at(&["name"]) == Some(VOLUME_NAME)
+            && v.str_at(&["configMap", "name"]) == Some(config_map)
+    };
     let before = volumes.len();
     volumes.retain(|v| !ours(v));
     if volumes.len() == before {
@@ -160,16 +196,24 @@ pub fn remove<'a>(deployment: &Node<'a>, config_map: &str, config: &FnConfig) ->
             if let Some(env) = container.get_mut("env").and_then(Node::as_seq_mut) {
                 env.retain(|e| {
                     let name = e.str_at(&["name"]).unwrap_or_default();
-                    !(config.env_vars.iter().any(|v| v == name) && e.str_at(&["value"]) == Some(file.as_str()))
+                    !(config.env_vars.iter().any(|v| v == name)
+                        && e.str_at(&["value"]) == Some(file.as_str()))
                 });
             }
             drop_if_empty(container, "volumeMounts");
             drop_if_empty(container, "env");
         }
     }
-    if let Some(metadata) = edited.get_mut("spec").and_then(|s| s.get_mut("template")).and_then(|t| t.get_mut("metadata")) {
+    if let Some(metadata) = edited
+        .get_mut("spec")
+        .and_then(|s| s.get_mut("template"))
+        .and_then(|t| t.get_mut("metadata"))
+    {
         if let Some(annotations) = metadata.get_mut("annotations") {
-            if annotations.str_at(&[config.hash_annotation.as_str()]).is_some_and(|h| h.starts_with(HASH_PREFIX)) {
+            if annotations
+                .str_at(&[config.hash_annotation.as_str()])
+                .is_some_and(|h| h.starts_with(HASH_PREFIX))
+            {
                 annotations.remove(&config.hash_annotation);
             }
         }
@@ -194,10 +238,14 @@ fn migrate_legacy(pod: &mut Node<'_>) -> Vec<String> {
     if let Some(volumes) = pod.get_mut("volumes").and_then(Node::as_seq_mut) {
         let legacy = |v: &Node<'_>| {
             let name = v.str_at(&["name"]);
-            name == Some(LEGACY_SOURCE_VOLUME) || (name == Some(VOLUME_NAME) && v.get("emptyDir").is_some())
+            name == Some(LEGACY_SOURCE_VOLUME)
+                || (name == Some(VOLUME_NAME) && v.get("emptyDir").is_some())
         };
         for v in volumes.iter().filter(|v| legacy(v)) {
-            removed.push(format!("volume {}", v.str_at(&["name"]).unwrap_or_default()));
+            removed.push(format!(
+                "volume {}",
+                v.str_at(&["name"]).unwrap_or_default()
+            ));
         }
         volumes.retain(|v| !legacy(v));
     }
@@ -205,7 +253,9 @@ fn migrate_legacy(pod: &mut Node<'_>) -> Vec<String> {
         for container in containers {
             if let Some(mounts) = container.get_mut("volumeMounts").and_then(Node::as_seq_mut) {
                 let before = mounts.len();
-                mounts.retain(|m| !(m.str_at(&["mountPath"]) == Some(LEGACY_FILE) && m.get("subPath").is_some()));
+                mounts.retain(|m| {
+                    !(m.str_at(&["mountPath"]) == Some(LEGACY_FILE) && m.get("subPath").is_some())
+                });
                 if mounts.len() < before {
                     removed.push(format!("subPath mount at {LEGACY_FILE}"));
                 }
@@ -216,12 +266,18 @@ fn migrate_legacy(pod: &mut Node<'_>) -> Vec<String> {
 }
 
 fn bundle_volume<'a>(config_map: &str) -> Node<'a> {
-    let item = Node::map_of(vec![("key", Node::string(BUNDLE_KEY)), ("path", Node::string(BUNDLE_KEY))]);
+    let item = Node::map_of(vec![
+        ("key", Node::string(BUNDLE_KEY)),
+        ("path", Node::string(BUNDLE_KEY)),
+    ]);
     Node::map_of(vec![
         ("name", Node::string(VOLUME_NAME)),
         (
             "configMap",
-            Node::map_of(vec![("name", Node::string(config_map.to_string())), ("items", Node::seq(vec![item]))]),
+            Node::map_of(vec![
+                ("name", Node::string(config_map.to_string())),
+                ("items", Node::seq(vec![item])),
+            ]),
         ),
     ])
 }
@@ -236,7 +292,11 @@ fn upsert_named<'a>(list: &mut Vec<Node<'a>>, name: &str, entry: Node<'a>) {
 }
 
 fn pod_spec_mut<'n, 'a>(deployment: &'n mut Node<'a>) -> Option<&'n mut Node<'a>> {
-    deployment.get_mut("spec")?.get_mut("template")?.get_mut("spec").filter(|p| p.as_map().is_some())
+    deployment
+        .get_mut("spec")?
+        .get_mut("template")?
+        .get_mut("spec")
+        .filter(|p| p.as_map().is_some())
 }
 
 fn drop_if_empty(node: &mut Node<'_>, key: &str) {

@@ -27,7 +27,10 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError { path: String::new(), message: msg.to_string() }
+        DeError {
+            path: String::new(),
+            message: msg.to_string(),
+        }
     }
 }
 
@@ -54,7 +57,9 @@ impl<'de> de::Deserializer<'de> for &'de Node<'de> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         if self.decorated {
-            return Err(de::Error::custom("YAML anchors and tags are not supported here"));
+            return Err(de::Error::custom(
+                "YAML anchors and tags are not supported here",
+            ));
         }
         match &self.value {
             Value::Scalar(s) if !s.plain => visitor.visit_str(&s.value),
@@ -71,10 +76,14 @@ impl<'de> de::Deserializer<'de> for &'de Node<'de> {
                 },
                 PlainType::String => visitor.visit_str(&s.value),
             },
-            Value::Seq(items) => visitor.visit_seq(Items { items: items.iter(), index: 0 }),
-            Value::Map(entries) => {
-                visitor.visit_map(Entries { entries: entries.iter(), key: String::new() })
-            }
+            Value::Seq(items) => visitor.visit_seq(Items {
+                items: items.iter(),
+                index: 0,
+            }),
+            Value::Map(entries) => visitor.visit_map(Entries {
+                entries: entries.iter(),
+                key: String::new(),
+            }),
             Value::Alias => Err(de::Error::custom("YAML aliases are not supported here")),
         }
     }
@@ -93,7 +102,11 @@ impl<'de> de::Deserializer<'de> for &'de Node<'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        if self.is_null() { visitor.visit_none() } else { visitor.visit_some(self) }
+        if self.is_null() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -126,10 +139,14 @@ impl<'de> SeqAccess<'de> for Items<'de> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, DeError> {
-        let Some(item) = self.items.next() else { return Ok(None) };
+        let Some(item) = self.items.next() else {
+            return Ok(None);
+        };
         let index = self.index;
         self.index += 1;
-        seed.deserialize(item).map(Some).map_err(|e| e.under(&format!("[{index}]")))
+        seed.deserialize(item)
+            .map(Some)
+            .map_err(|e| e.under(&format!("[{index}]")))
     }
 }
 
@@ -141,14 +158,24 @@ struct Entries<'de> {
 impl<'de> MapAccess<'de> for Entries<'de> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
-        let Some((key, _)) = self.entries.as_slice().first() else { return Ok(None) };
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
+        let Some((key, _)) = self.entries.as_slice().first() else {
+            return Ok(None);
+        };
         self.key = key.scalar_text().unwrap_or_default().to_string();
-        seed.deserialize(key).map(Some).map_err(|e| e.under(&self.key))
+        seed.deserialize(key)
+            .map(Some)
+            .map_err(|e| e.under(&self.key))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let (_, value) = self.entries.next().ok_or_else(|| de::Error::custom("value without a key"))?;
+        let (_, value) = self
+            .entries
+            .next()
+            .ok_or_else(|| de::Error::custom("value without a key"))?;
         seed.deserialize(value).map_err(|e| e.under(&self.key))
     }
 }
@@ -175,16 +202,34 @@ mod tests {
     #[test]
     fn typed_views_read_plain_and_quoted_scalars() {
         let v = view("name: 123\nkeys: [a, 'b']\ncount: 3\n").unwrap();
-        assert_eq!(v, View { name: "123".into(), keys: Some(vec!["a".into(), "b".into()]), count: Some(3) });
+        assert_eq!(
+            v,
+            View {
+                name: "123".into(),
+                keys: Some(vec!["a".into(), "b".into()]),
+                count: Some(3)
+            }
+        );
         assert_eq!(view("name: x\nkeys: ~\n").unwrap().keys, None);
     }
 
     #[test]
     fn errors_carry_the_field_path() {
-        assert_eq!(view("name: x\nkeys: [a, [b]]\n").unwrap_err().path, "keys[1]");
+        assert_eq!(
+            view("name: x\nkeys: [a, [b]]\n").unwrap_err().path,
+            "keys[1]"
+        );
         let unknown = view("name: x\nnmae: y\n").unwrap_err();
-        assert!(unknown.message.contains("unknown field `nmae`"), "{unknown}");
-        assert!(view("name: x\nkeys: a\n").unwrap_err().to_string().starts_with("keys: invalid type"));
+        assert!(
+            unknown.message.contains("unknown field `nmae`"),
+            "{unknown}"
+        );
+        assert!(
+            view("name: x\nkeys: a\n")
+                .unwrap_err()
+                .to_string()
+                .starts_with("keys: invalid type")
+        );
     }
 
     #[test]

@@ -89,14 +89,17 @@ fn write_scalar(out: &mut String, scalar: &Scalar<'_>, indent: usize) {
 /// would change how it parses.
 pub fn plain_is_safe(s: &str) -> bool {
     const YAML_1_1_WORDS: &[&str] = &[
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE",
-        "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL",
-        "~", "<<", "=", ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN",
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
+        "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "<<",
+        "=", ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN",
     ];
-    let Some(first) = s.chars().next() else { return false };
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
     let second = s.chars().nth(1);
     let looks_numeric = first.is_ascii_digit()
-        || (matches!(first, '-' | '+' | '.') && second.is_some_and(|c| c.is_ascii_digit() || c == '.'));
+        || (matches!(first, '-' | '+' | '.')
+            && second.is_some_and(|c| c.is_ascii_digit() || c == '.'));
     !looks_numeric
         && !YAML_1_1_WORDS.contains(&s)
         && !"-?:,[]{}#&*!|>'\"%@`".contains(first)
@@ -114,7 +117,9 @@ fn write_literal(out: &mut String, s: &str, indent: usize) -> bool {
     let representable = s.contains('\n')
         && !body.is_empty()
         && !body.starts_with([' ', '\t'])
-        && body.chars().all(|c| c == '\n' || !c.is_control() || c == '\t');
+        && body
+            .chars()
+            .all(|c| c == '\n' || !c.is_control() || c == '\t');
     if !representable {
         return false;
     }
@@ -174,18 +179,49 @@ mod tests {
 
     #[test]
     fn strings_a_yaml_1_1_reader_would_misread_are_quoted() {
-        for s in ["on", "yes", "n", "0755", "1_000", "2024-01-01", "~", "", "-1", ".5", "a: b", "#x"] {
+        for s in [
+            "on",
+            "yes",
+            "n",
+            "0755",
+            "1_000",
+            "2024-01-01",
+            "~",
+            "",
+            "-1",
+            ".5",
+            "a: b",
+            "#x",
+        ] {
             assert!(!plain_is_safe(s), "{s:?} must be quoted");
         }
-        for s in ["llama-stack", "/etc/ssl/certs/ca-bundle", "nginx:1.25", "sha256:ab", "ca-bundle.crt"] {
+        for s in [
+            "llama-stack",
+            "/etc/ssl/certs/ca-bundle",
+            "nginx:1.25",
+            "sha256:ab",
+            "ca-bundle.crt",
+        ] {
             assert!(plain_is_safe(s), "{s:?} can stay plain");
         }
     }
 
     #[test]
     fn new_strings_round_trip_through_the_parser() {
-        let tricky = ["on", "0755", "a \"b\" \\ c", "tab\there", "é", "line\nnext\n", " lead\nx", "x\n\n"];
-        let node = Node::map_of(vec![("k", Node::seq(tricky.iter().map(|s| Node::string(*s)).collect()))]);
+        let tricky = [
+            "on",
+            "0755",
+            "a \"b\" \\ c",
+            "tab\there",
+            "é",
+            "line\nnext\n",
+            " lead\nx",
+            "x\n\n",
+        ];
+        let node = Node::map_of(vec![(
+            "k",
+            Node::seq(tricky.iter().map(|s| Node::string(*s)).collect()),
+        )]);
         let text = emit(&node);
         let back = parse_document(&text).unwrap();
         let items = back.get("k").unwrap().as_seq().unwrap();
@@ -196,7 +232,12 @@ mod tests {
 
     #[test]
     fn source_text_of_scalars_is_kept() {
-        let doc = parse_document("a: on\nb: '0755'\nc: {}\nd: [1, x]\ne: {f: 99999999999999999999}\n").unwrap();
-        assert_eq!(emit(&doc), "a: on\nb: '0755'\nc: {}\nd:\n- 1\n- x\ne:\n  f: 99999999999999999999\n");
+        let doc =
+            parse_document("a: on\nb: '0755'\nc: {}\nd: [1, x]\ne: {f: 99999999999999999999}\n")
+                .unwrap();
+        assert_eq!(
+            emit(&doc),
+            "a: on\nb: '0755'\nc: {}\nd:\n- 1\n- x\ne:\n  f: 99999999999999999999\n"
+        );
     }
 }

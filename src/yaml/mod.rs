@@ -57,18 +57,30 @@ pub struct Scalar<'a> {
 impl<'a> Node<'a> {
     /// A string the function writes; the emitter quotes it where a YAML 1.1 reader would misread it.
     pub fn string(value: impl Into<Cow<'a, str>>) -> Self {
-        Self::scalar(Scalar { value: value.into(), plain: false, source: None })
+        Self::scalar(Scalar {
+            value: value.into(),
+            plain: false,
+            source: None,
+        })
     }
 
     /// A plain scalar written as given (`true`, `3`): for values that are not strings.
     pub fn plain(text: &'static str) -> Self {
-        Self::scalar(Scalar { value: text.into(), plain: true, source: Some(text.into()) })
+        Self::scalar(Scalar {
+            value: text.into(),
+            plain: true,
+            source: Some(text.into()),
+        })
     }
 
     /// A plain integer.
     pub fn int(n: u64) -> Self {
         let text = n.to_string();
-        Self::scalar(Scalar { value: text.clone().into(), plain: true, source: Some(text.into()) })
+        Self::scalar(Scalar {
+            value: text.clone().into(),
+            plain: true,
+            source: Some(text.into()),
+        })
     }
 
     /// An empty mapping.
@@ -78,7 +90,12 @@ impl<'a> Node<'a> {
 
     /// A mapping from string keys to values.
     pub fn map_of(entries: Vec<(&'a str, Node<'a>)>) -> Self {
-        Self::new(Value::Map(entries.into_iter().map(|(k, v)| (Node::string(k), v)).collect()))
+        Self::new(Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (Node::string(k), v))
+                .collect(),
+        ))
     }
 
     /// A sequence.
@@ -91,7 +108,13 @@ impl<'a> Node<'a> {
     }
 
     fn new(value: Value<'a>) -> Self {
-        Node { value, start: 0, end: 0, flow: false, decorated: false }
+        Node {
+            value,
+            start: 0,
+            end: 0,
+            flow: false,
+            decorated: false,
+        }
     }
 
     /// The value of a string scalar: quoted, or plain and not null, a boolean or a number.
@@ -143,12 +166,18 @@ impl<'a> Node<'a> {
 
     /// The value under a string key of a mapping.
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
-        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
 
     /// The value under a string key of a mapping, for editing.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node<'a>> {
-        self.as_map_mut()?.iter_mut().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.as_map_mut()?
+            .iter_mut()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
 
     /// The value at a path of string keys.
@@ -179,18 +208,19 @@ impl<'a> Node<'a> {
                 Value::Scalar(_) => true,
                 Value::Alias => false,
                 Value::Seq(items) => items.iter().all(Node::is_plain_data),
-                Value::Map(entries) => {
-                    entries.iter().all(|(k, v)| k.is_plain_data() && v.is_plain_data())
-                }
+                Value::Map(entries) => entries
+                    .iter()
+                    .all(|(k, v)| k.is_plain_data() && v.is_plain_data()),
             }
     }
 
     /// The first key that appears twice in one mapping anywhere below this node, with its path.
     pub fn find_duplicate_key(&self) -> Option<String> {
         match &self.value {
-            Value::Seq(items) => items.iter().enumerate().find_map(|(i, item)| {
-                item.find_duplicate_key().map(|p| format!("[{i}].{p}"))
-            }),
+            Value::Seq(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| item.find_duplicate_key().map(|p| format!("[{i}].{p}"))),
             Value::Map(entries) => {
                 let mut seen = std::collections::HashSet::new();
                 for (k, v) in entries {
@@ -255,7 +285,8 @@ impl<'a> Node<'a> {
             Some(n) if n.is_null() => self.set(key, empty),
             Some(_) => {}
         }
-        self.get_mut(key).filter(|n| std::mem::discriminant(&n.value) == wanted)
+        self.get_mut(key)
+            .filter(|n| std::mem::discriminant(&n.value) == wanted)
     }
 
     /// Structural equality: same values, and the same type for scalars; positions and quoting are
@@ -263,14 +294,17 @@ impl<'a> Node<'a> {
     pub fn same_as(&self, other: &Node<'_>) -> bool {
         match (&self.value, &other.value) {
             (Value::Scalar(_), Value::Scalar(_)) => {
-                self.scalar_text() == other.scalar_text() && self.as_str().is_some() == other.as_str().is_some()
+                self.scalar_text() == other.scalar_text()
+                    && self.as_str().is_some() == other.as_str().is_some()
             }
             (Value::Seq(a), Value::Seq(b)) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y))
             }
             (Value::Map(a), Value::Map(b)) => {
                 a.len() == b.len()
-                    && a.iter().zip(b).all(|((k1, v1), (k2, v2))| k1.same_as(k2) && v1.same_as(v2))
+                    && a.iter()
+                        .zip(b)
+                        .all(|((k1, v1), (k2, v2))| k1.same_as(k2) && v1.same_as(v2))
             }
             _ => false,
         }
@@ -315,7 +349,8 @@ pub fn plain_type(text: &str) -> PlainType {
     }
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     let radix_digits = |prefix: &str, ok: fn(char) -> bool| {
-        text.strip_prefix(prefix).is_some_and(|d| !d.is_empty() && d.chars().all(ok))
+        text.strip_prefix(prefix)
+            .is_some_and(|d| !d.is_empty() && d.chars().all(ok))
     };
     if radix_digits("0o", |c| c.is_digit(8)) || radix_digits("0x", |c| c.is_ascii_hexdigit()) {
         return PlainType::Int;
@@ -323,7 +358,11 @@ pub fn plain_type(text: &str) -> PlainType {
     if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
         return PlainType::Int;
     }
-    if is_core_float(unsigned) { PlainType::Float } else { PlainType::String }
+    if is_core_float(unsigned) {
+        PlainType::Float
+    } else {
+        PlainType::String
+    }
 }
 
 /// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, the core schema's float without its sign.

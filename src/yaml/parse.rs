@@ -25,11 +25,18 @@ impl fmt::Display for ParseError {
 
 /// Parse `text` (no byte-order mark) as exactly one YAML document.
 pub fn parse_document(text: &str) -> Result<Node<'_>, ParseError> {
-    let mut builder = Builder { text, offsets: Offsets::new(text), stack: Vec::new(), root: None };
+    let mut builder = Builder {
+        text,
+        offsets: Offsets::new(text),
+        stack: Vec::new(),
+        root: None,
+    };
     let mut documents = 0;
     for event in Parser::new_from_str(text) {
-        let (event, span) = event
-            .map_err(|e| ParseError { line: e.marker().line(), message: e.info().to_string() })?;
+        let (event, span) = event.map_err(|e| ParseError {
+            line: e.marker().line(),
+            message: e.info().to_string(),
+        })?;
         if let Event::DocumentStart(_) = event {
             documents += 1;
             if documents > 1 {
@@ -41,7 +48,10 @@ pub fn parse_document(text: &str) -> Result<Node<'_>, ParseError> {
         }
         builder.on_event(event, span)?;
     }
-    builder.root.ok_or(ParseError { line: 1, message: "the input is empty".into() })
+    builder.root.ok_or(ParseError {
+        line: 1,
+        message: "the input is empty".into(),
+    })
 }
 
 /// Maps saphyr's character offsets to byte offsets, moving a cursor because events arrive in order.
@@ -54,7 +64,12 @@ struct Offsets<'a> {
 
 impl<'a> Offsets<'a> {
     fn new(text: &'a str) -> Self {
-        Offsets { text, ascii: text.is_ascii(), chars: 0, bytes: 0 }
+        Offsets {
+            text,
+            ascii: text.is_ascii(),
+            chars: 0,
+            bytes: 0,
+        }
     }
 
     fn byte(&mut self, char_index: usize) -> usize {
@@ -62,12 +77,16 @@ impl<'a> Offsets<'a> {
             return char_index.min(self.text.len());
         }
         while self.chars < char_index {
-            let Some(c) = self.text[self.bytes..].chars().next() else { break };
+            let Some(c) = self.text[self.bytes..].chars().next() else {
+                break;
+            };
             self.bytes += c.len_utf8();
             self.chars += 1;
         }
         while self.chars > char_index {
-            let Some(c) = self.text[..self.bytes].chars().next_back() else { break };
+            let Some(c) = self.text[..self.bytes].chars().next_back() else {
+                break;
+            };
             self.bytes -= c.len_utf8();
             self.chars -= 1;
         }
@@ -92,18 +111,32 @@ impl<'a> Builder<'a> {
         let start = self.offsets.byte(span.start.index());
         let end = self.offsets.byte(span.end.index());
         let flow = end > start;
-        let node = |value, decorated| Node { value, start, end, flow, decorated };
+        let node = |value, decorated| Node {
+            value,
+            start,
+            end,
+            flow,
+            decorated,
+        };
         match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let source = one_line_source(self.text, start, end, style);
                 let plain = style == ScalarStyle::Plain;
                 let decorated = anchor != 0 || tag.is_some();
-                self.add(node(Value::Scalar(Scalar { value, plain, source }), decorated))
+                self.add(node(
+                    Value::Scalar(Scalar {
+                        value,
+                        plain,
+                        source,
+                    }),
+                    decorated,
+                ))
             }
             Event::Alias(_) => self.add(node(Value::Alias, true)),
-            Event::SequenceStart(anchor, tag) => {
-                self.open(Frame::Seq(node(Value::Seq(Vec::new()), anchor != 0 || tag.is_some())), span)
-            }
+            Event::SequenceStart(anchor, tag) => self.open(
+                Frame::Seq(node(Value::Seq(Vec::new()), anchor != 0 || tag.is_some())),
+                span,
+            ),
             Event::MappingStart(anchor, tag) => {
                 let map = node(Value::Map(Vec::new()), anchor != 0 || tag.is_some());
                 self.open(Frame::Map(map, None), span)
@@ -154,7 +187,12 @@ impl<'a> Builder<'a> {
 /// The scalar's exact source text when it sits on one line; multi-line and block scalars are
 /// re-written from their value instead. saphyr's end offset can overrun a quoted scalar into a
 /// trailing comment, so quoted scalars are measured here.
-fn one_line_source(text: &str, start: usize, end: usize, style: ScalarStyle) -> Option<Cow<'_, str>> {
+fn one_line_source(
+    text: &str,
+    start: usize,
+    end: usize,
+    style: ScalarStyle,
+) -> Option<Cow<'_, str>> {
     let rest = text.get(start..)?;
     let len = match style {
         ScalarStyle::Plain => end.checked_sub(start)?,
@@ -220,8 +258,15 @@ mod tests {
         assert!(parse_document("a: 1\n---\nb: 2\n").is_err());
         let deep = "[".repeat(10_000);
         assert!(parse_document(&deep).is_err());
-        let deep_block = (0..1000).map(|i| format!("{}k:\n", " ".repeat(i))).collect::<String>();
-        assert!(parse_document(&deep_block).unwrap_err().message.contains("nested deeper"));
+        let deep_block = (0..1000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect::<String>();
+        assert!(
+            parse_document(&deep_block)
+                .unwrap_err()
+                .message
+                .contains("nested deeper")
+        );
     }
 
     #[test]

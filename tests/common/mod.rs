@@ -1,0 +1,97 @@
+//! Shared by the integration tests: the built binary, running it, and tools that may be missing.
+
+#![allow(dead_code)] // Each test crate uses its own part of this module.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Set in CI: a test whose tool is missing fails instead of skipping.
+pub const REQUIRE_TOOLS: &str = "LLSD_REQUIRE_TOOLS";
+
+/// The function binary that cargo built for this test run.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_llsd-ca-bundle"))
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the function on `input` and returns what it did.
+pub fn run_function(input: &[u8]) -> Output {
+    let mut child = Command::new(binary())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the function binary");
+    // A write error means the function closed stdin early; its exit status tells why.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    child.wait_with_output().expect("wait for the function")
+}
+
+/// The path of `tool` when it is on `PATH`. When it is not,
+/// prints why and returns `None` so the test can skip, or panics when CI requires it.
+pub fn tool(tool: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(tool))
+            .find(|candidate| candidate.is_file())
+    });
+    match found {
+        Some(path) => Some(path),
+        None if std::env::var_os(REQUIRE_TOOLS).is_some() => {
+            panic!("`{tool}` is not on PATH, and {REQUIRE_TOOLS} says it must be")
+        }
+        None => {
+            eprintln!("skipped: `{tool}` is not on PATH (set {REQUIRE_TOOLS}=1 to fail instead)");
+            None
+        }
+    }
+}
+
+/// A fresh temporary directory, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates a directory named after the test under the system temp dir.
+    pub fn new(label: &str) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "llsd-ca-bundle-{label}-{}-{n}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
