@@ -1,8 +1,39 @@
 //! Reads a ResourceList on stdin, runs the function, writes the ResourceList on stdout.
 
-use anyhow::Context;
-use std::io::{Read, Write};
+use anyhow::{Context, bail};
+use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
+
+const HELP: &str = "\
+llsd-ca-bundle: a KRM function that makes Llama Stack servers trust a private CA.
+
+It reads a ResourceList on stdin and writes one on stdout. For every LlamaStackDistribution
+(llamastack.io/v1alpha1) with spec.server.tlsConfig.caBundle, it checks the certificates in the
+named ConfigMap, writes a managed ConfigMap <llsd>-ca-bundle, and rewrites the LLSD's Deployment:
+a read-only volume mount, SSL_CERT_FILE and REQUESTS_CA_BUNDLE, and a hash annotation on the pod
+template so that pods roll when the CA changes. Any error result: exit code 1, items unchanged.
+
+USAGE:
+    llsd-ca-bundle < resource-list.yaml > output.yaml
+    kpt fn render PKG --allow-exec        (with an exec: or image: step in the Kptfile)
+    kpt fn eval PKG --exec llsd-ca-bundle -- useDefaultCAs=true
+
+FUNCTION CONFIG (every field optional; own kind shown, a ConfigMap with the same data keys works):
+    apiVersion: fn.llamastack.io/v1alpha1
+    kind: LlsdCaBundle
+    metadata:
+      name: ca-bundle
+    mountPath: /etc/ssl/certs/ca-bundle            # directory the bundle is mounted at
+    envVars: [SSL_CERT_FILE, REQUESTS_CA_BUNDLE]   # set to <mountPath>/ca-bundle.crt
+    hashAnnotation: configmap.hash/ca-bundle       # pod-template annotation, sha256:<hex>
+    useDefaultCAs: false                           # append public roots to the bundle
+
+OPTIONS:
+    -h, --help       Print this help
+    -V, --version    Print the version
+
+Documentation: https://github.com/llamastack/llsd-ca-bundle#readme
+";
 
 fn main() -> ExitCode {
     match run() {
@@ -15,6 +46,21 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
+    if let Some(arg) = std::env::args().nth(1) {
+        match arg.as_str() {
+            "-h" | "--help" => print!("{HELP}"),
+            "-V" | "--version" => println!("llsd-ca-bundle {}", env!("CARGO_PKG_VERSION")),
+            other => bail!(
+                "unknown argument {other:?}; the function reads a ResourceList on stdin (see --help)"
+            ),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if std::io::stdin().is_terminal() {
+        bail!(
+            "expected a ResourceList on stdin, e.g. `llsd-ca-bundle < resource-list.yaml` (see --help)"
+        );
+    }
     let mut input = Vec::new();
     std::io::stdin()
         .read_to_end(&mut input)
