@@ -89,6 +89,19 @@ pub enum Warning {
     PrivateCasOnly,
 }
 
+impl Warning {
+    /// The block the warning is about, when it is about one.
+    pub fn block(&self) -> Option<&BlockRef> {
+        match self {
+            Self::Expired { at, .. }
+            | Self::NotYetValid { at, .. }
+            | Self::NotCa { at, .. }
+            | Self::IgnoredBlock { at, .. } => Some(at),
+            Self::PrivateCasOnly => None,
+        }
+    }
+}
+
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -172,6 +185,20 @@ pub enum BundleError {
         /// Of those, the ones added by `useDefaultCAs`.
         default_cas: usize,
     },
+}
+
+impl BundleError {
+    /// The block the error is about, when it is about one.
+    pub fn block(&self) -> Option<&BlockRef> {
+        match self {
+            Self::NotACertificate { at, .. }
+            | Self::PrivateKey { at, .. }
+            | Self::MalformedPem { at, .. } => Some(at),
+            Self::NoCertificates { .. }
+            | Self::TooManyCertificates { .. }
+            | Self::TooLarge { .. } => None,
+        }
+    }
 }
 
 impl fmt::Display for BundleError {

@@ -37,7 +37,10 @@ impl KeyName {
             None
         };
         match problem {
-            Some(p) => Err(format!("key {key:?} {p}")),
+            Some(p) => Err(format!(
+                "key {key:?} {p}; a key becomes a file name in the mount: letters, digits, '-', '_' \
+                 and '.', at most 253 characters"
+            )),
             None => Ok(KeyName(key.to_string())),
         }
     }
@@ -175,7 +178,9 @@ fn read_ref(node: &Node<'_>, llsd_namespace: &Option<String>) -> Result<CaRef, R
         [(first, _), (second, _), ..] => {
             return Err(at(
                 second,
-                format!("use one of {first} and {second}, not both"),
+                format!(
+                    "{first} and {second} are both set; keep one (configMapKeys is the current form)"
+                ),
             ));
         }
     };
@@ -262,7 +267,7 @@ mod tests {
             (
                 "{configMapName: ca, configMapKey: a, key: b}",
                 "key",
-                "not both",
+                "both set",
             ),
             ("{configMapNamespace: x}", "configMapName", "required"),
             (

@@ -1,7 +1,7 @@
 //! For every LLSD, works out what the output holds: its Deployments injected (or cleaned up when it
 //! no longer names a CA bundle) and its managed ConfigMap, with a result for each thing done.
 
-use crate::bundle::{self, CaBundle};
+use crate::bundle::{self, BlockRef, CaBundle};
 use crate::config::FnConfig;
 use crate::llsd::{self, CaRef, Llsd};
 use crate::managed::{self, Plan};
@@ -19,6 +19,8 @@ pub struct Changes<'a> {
     replaced: BTreeMap<usize, Node<'a>>,
     added_after: BTreeMap<usize, Vec<Node<'a>>>,
     removed: BTreeSet<usize>,
+    /// Which LLSD each Deployment was injected for, so that a second claimant is an error.
+    claimed: BTreeMap<usize, String>,
     /// Everything worth telling, errors included.
     pub results: Vec<KrmResult>,
 }
@@ -52,6 +54,7 @@ pub fn reconcile<'a>(items: &[Node<'a>], config: &FnConfig, now: i64) -> Changes
         replaced: BTreeMap::new(),
         added_after: BTreeMap::new(),
         removed: BTreeSet::new(),
+        claimed: BTreeMap::new(),
         results: Vec::new(),
     };
     for llsd in llsd::find(items) {
@@ -103,7 +106,9 @@ fn inject_llsd<'a>(
             let (last, rest) = errors
                 .split_last()
                 .expect("build reports at least one error");
-            let on_cm = |e: &bundle::BundleError| KrmResult::error(e.to_string()).on(found.item);
+            let on_cm = |e: &bundle::BundleError| {
+                at_block(KrmResult::error(e.to_string()), found.item, e.block())
+            };
             changes.results.extend(rest.iter().map(on_cm));
             return Err(on_cm(last));
         }
@@ -112,7 +117,7 @@ fn inject_llsd<'a>(
         bundle
             .warnings
             .iter()
-            .map(|w| KrmResult::warning(w.to_string()).on(found.item)),
+            .map(|w| at_block(KrmResult::warning(w.to_string()), found.item, w.block())),
     );
 
     let deployments = deployments_of(items, llsd);
@@ -133,9 +138,10 @@ fn inject_llsd<'a>(
     };
     for index in deployments {
         let deployment = &items[index];
-        if changes.replaced.contains_key(&index) {
+        if let Some(first) = changes.claimed.insert(index, llsd.name.clone()) {
             return Err(KrmResult::error(format!(
-                "this Deployment belongs to more than one {LLSD_KIND}; {} is the second",
+                "this Deployment belongs to two {LLSD_KIND}s, {first} and {}; give each its own \
+                 Deployment, or a CA bundle to only one of them",
                 llsd.name
             ))
             .on(deployment));
@@ -198,6 +204,22 @@ fn remove_injection<'a>(
     }
 }
 
+/// A result about the CA ConfigMap, pointing at the key that holds the block when there is one.
+fn at_block(result: KrmResult, config_map: &Node<'_>, block: Option<&BlockRef>) -> KrmResult {
+    let result = result.on(config_map);
+    match block {
+        Some(block) => {
+            let field = if config_map.at(&["data", &block.key]).is_some() {
+                "data"
+            } else {
+                "binaryData"
+            };
+            result.at(format!("{field}.{}", block.key))
+        }
+        None => result,
+    }
+}
+
 /// The function edits only what it can read exactly: no anchors, aliases, tags or duplicate keys.
 fn check_plain(item: &Node<'_>) -> Result<(), KrmResult> {
     if let Some(key) = item.find_duplicate_key() {
@@ -244,9 +266,10 @@ fn injected_info(
         .and_then(|c| c.str_at(&["name"]))
         .unwrap_or_default();
     KrmResult::info(format!(
-        "mounted ConfigMap {} ({} certificates) read-only at {} in container {container_name}, set {}, {}: {}",
+        "mounted ConfigMap {} ({} certificate{}) read-only at {} in container {container_name}, set {}, {}: {}",
         plan.config_map,
         bundle.count,
+        if bundle.count == 1 { "" } else { "s" },
         plan.config.mount_path,
         plan.config.env_vars.join(", "),
         plan.config.hash_annotation,

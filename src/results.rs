@@ -111,9 +111,15 @@ impl KrmResult {
     }
 }
 
-/// The `results` list, errors first, then warnings, then infos, each in the order found.
+/// The `results` list, errors first, then warnings, then infos, each in the order found. A result
+/// found twice (two LLSDs sharing one CA ConfigMap, say) is listed once.
 pub fn to_node(results: &[KrmResult]) -> Node<'_> {
-    let mut sorted: Vec<&KrmResult> = results.iter().collect();
+    let mut sorted: Vec<&KrmResult> = Vec::with_capacity(results.len());
+    for result in results {
+        if !sorted.contains(&result) {
+            sorted.push(result);
+        }
+    }
     sorted.sort_by_key(|r| r.severity);
     Node::seq(sorted.into_iter().map(KrmResult::to_node).collect())
 }
