@@ -67,6 +67,7 @@ pub fn write(list: &ResourceList<'_>, outs: &[Out<'_>], results: &[KrmResult]) -
                 })
                 .collect();
             root.set("items", Node::seq(items));
+            root.forget_quoting();
             emit_block(&mut out, &root, 0);
             write_results(&mut out, results);
         }

@@ -1,6 +1,6 @@
 //! Writes a [`Node`] as block-style YAML that kubectl's YAML 1.1 reader reads the same way.
 
-use super::{Node, Scalar, Value};
+use super::{Node, PlainType, Scalar, Value, plain_type};
 
 /// Write `node` as a block value whose first line starts at the cursor, which stands at column
 /// `indent`; later lines are indented by `indent` spaces. Every line ends with `\n`.
@@ -75,7 +75,12 @@ fn write_key(out: &mut String, key: &Node<'_>) {
 }
 
 fn write_scalar(out: &mut String, scalar: &Scalar<'_>, indent: usize) {
-    if let Some(source) = &scalar.source {
+    // A plain `on` or `yes` is a string to this function (YAML 1.2) but a boolean to kubectl
+    // (YAML 1.1): in an item the function rewrites, such strings get quotes.
+    let misread_plain_string = scalar.plain
+        && plain_type(&scalar.value) == PlainType::String
+        && !plain_is_safe(&scalar.value);
+    if let Some(source) = scalar.source.as_ref().filter(|_| !misread_plain_string) {
         out.push_str(source);
     } else if plain_is_safe(&scalar.value) {
         out.push_str(&scalar.value);
@@ -233,11 +238,21 @@ mod tests {
     #[test]
     fn source_text_of_scalars_is_kept() {
         let doc =
-            parse_document("a: on\nb: '0755'\nc: {}\nd: [1, x]\ne: {f: 99999999999999999999}\n")
+            parse_document("a: 0x1F\nb: '0755'\nc: {}\nd: [1, x]\ne: {f: 99999999999999999999}\n")
                 .unwrap();
         assert_eq!(
             emit(&doc),
-            "a: on\nb: '0755'\nc: {}\nd:\n- 1\n- x\ne:\n  f: 99999999999999999999\n"
+            "a: 0x1F\nb: '0755'\nc: {}\nd:\n- 1\n- x\ne:\n  f: 99999999999999999999\n"
+        );
+    }
+
+    #[test]
+    fn plain_strings_a_yaml_1_1_reader_would_misread_get_quotes() {
+        let doc =
+            parse_document("a: on\nb: 2024-01-01\nc: 1_000\nd: 0755\ne: true\nf: ~\n").unwrap();
+        assert_eq!(
+            emit(&doc),
+            "a: \"on\"\nb: \"2024-01-01\"\nc: \"1_000\"\nd: 0755\ne: true\nf: ~\n"
         );
     }
 }

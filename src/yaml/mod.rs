@@ -127,6 +127,20 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// Forget how quoted strings were quoted, so that the emitter quotes only where needed. For
+    /// input re-written as a whole (JSON), where keeping every `"key"` would read badly.
+    pub fn forget_quoting(&mut self) {
+        match &mut self.value {
+            Value::Scalar(s) if !s.plain => s.source = None,
+            Value::Scalar(_) | Value::Alias => {}
+            Value::Seq(items) => items.iter_mut().for_each(Node::forget_quoting),
+            Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                k.forget_quoting();
+                v.forget_quoting();
+            }),
+        }
+    }
+
     /// True for an explicit or implied null (`~`, `null`, empty).
     pub fn is_null(&self) -> bool {
         matches!(&self.value, Value::Scalar(s) if s.plain && plain_type(&s.value) == PlainType::Null)
