@@ -36,7 +36,7 @@ pub mod yaml;
 
 use config::FnConfig;
 use list::{NotAResourceList, ResourceList};
-use results::KrmResult;
+use results::{KrmResult, Severity};
 use write::Out;
 
 /// The output text and the process exit code.
@@ -67,11 +67,13 @@ pub fn run(input: &str, now: i64) -> Result<Output, NotAResourceList> {
         }
     };
     let failed = results::has_errors(&results);
-    // On any error, every item goes back as it came: nothing is half done.
-    let outs = if failed {
-        (0..count).map(Out::Keep).collect()
+    // On any error, every item goes back as it came: nothing is half done, and the infos that
+    // describe changes would be untrue.
+    let (outs, results) = if failed {
+        let kept = results.into_iter().filter(|r| r.severity != Severity::Info);
+        ((0..count).map(Out::Keep).collect(), kept.collect())
     } else {
-        outs
+        (outs, results)
     };
     Ok(Output {
         text: write::write(&list, &outs, &results),

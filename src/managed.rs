@@ -2,10 +2,10 @@
 //! the pods mount (pods cannot mount a ConfigMap from another namespace).
 
 use crate::llsd::Llsd;
-use crate::meta::{file_of, is_kind, name, namespace};
+use crate::meta::{file_of, is_kind, name, namespace, qualified};
 use crate::names::{
-    BUNDLE_KEY, COMPONENT, COMPONENT_LABEL, INDEX_ANNOTATIONS, INSTANCE_LABEL, MANAGED_BY,
-    MANAGED_BY_LABEL, PATH_ANNOTATIONS, managed_config_map_name,
+    BUNDLE_KEY, COMPONENT, COMPONENT_LABEL, INDEX_ANNOTATIONS, INSTANCE_LABEL, LLSD_KIND,
+    MANAGED_BY, MANAGED_BY_LABEL, PATH_ANNOTATIONS, managed_config_map_name,
 };
 use crate::results::KrmResult;
 use crate::yaml::Node;
@@ -45,9 +45,9 @@ pub fn plan<'a>(items: &[Node<'a>], llsd: &Llsd<'_, '_>, pem: &str) -> Result<Pl
     if !is_ours(existing) {
         return Err(KrmResult::error(format!(
             "ConfigMap {} exists and was not made by this function (no label {MANAGED_BY_LABEL}: {MANAGED_BY}); \
-             rename it: the function writes the CA bundle of {} under that name",
-            managed_config_map_name(&llsd.name),
-            llsd.name
+             rename it: the function writes the CA bundle of {LLSD_KIND} {} under that name",
+            qualified(&llsd.namespace, &managed_config_map_name(&llsd.name)),
+            qualified(&llsd.namespace, &llsd.name)
         ))
         .on(existing));
     }

@@ -87,3 +87,11 @@ pub fn file_of(item: &Node<'_>) -> Option<FileRef> {
         index,
     })
 }
+
+/// `namespace/name`, or `name` when no namespace is set.
+pub fn qualified(namespace: &Option<String>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    }
+}

@@ -5,8 +5,9 @@ use crate::bundle::{self, BlockRef, CaBundle};
 use crate::config::FnConfig;
 use crate::llsd::{self, CaRef, Llsd};
 use crate::managed::{self, Plan};
+use crate::meta::qualified;
 use crate::names::{LLSD_KIND, managed_config_map_name};
-use crate::resolve::{self, qualified};
+use crate::resolve;
 use crate::results::KrmResult;
 use crate::rewrite::{self, Injection};
 use crate::target::{deployments_of, pick_container};
@@ -131,6 +132,7 @@ fn inject_llsd<'a>(
         .on(llsd.item));
     }
     let plan = Injection {
+        llsd: qualified(&llsd.namespace, &llsd.name),
         config_map: managed_config_map_name(&llsd.name),
         config,
         hash: bundle.sha256.clone(),
@@ -151,10 +153,10 @@ fn inject_llsd<'a>(
         changes.results.extend(chosen);
         let (edited, notes) = rewrite::inject(deployment, container, &plan)?;
         changes.results.extend(notes);
-        changes
-            .results
-            .push(injected_info(deployment, container, &plan, &bundle));
         if !edited.same_as(deployment) {
+            changes
+                .results
+                .push(injected_info(deployment, container, &plan, &bundle));
             changes.replaced.insert(index, edited);
         }
     }
@@ -165,6 +167,13 @@ fn inject_llsd<'a>(
             .or_default()
             .push(node),
         Plan::Replace(index, node) => {
+            changes.results.push(
+                KrmResult::info(format!(
+                    "updated ConfigMap {} to the current CA bundle",
+                    plan.config_map
+                ))
+                .on(&items[index]),
+            );
             changes.replaced.insert(index, node);
         }
         Plan::Keep => {}

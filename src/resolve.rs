@@ -1,7 +1,7 @@
 //! Finds an LLSD's CA ConfigMap in the stream and reads the certificate bytes of its keys.
 
 use crate::llsd::{CA_BUNDLE_PATH, CaRef, KeyName, Llsd};
-use crate::meta::{annotation, is_kind, name, namespace};
+use crate::meta::{annotation, is_kind, name, namespace, qualified};
 use crate::names::PREVIOUS_NAMES_ANNOTATION;
 use crate::results::KrmResult;
 use crate::yaml::{Node, from_node};
@@ -176,12 +176,4 @@ fn read_keys(
     ))
     .on(llsd.item)
     .at(format!("{}.configMapKeys", CA_BUNDLE_PATH.join("."))))
-}
-
-/// `namespace/name`, or `name` when no namespace is set.
-pub fn qualified(namespace: &Option<String>, name: &str) -> String {
-    match namespace {
-        Some(ns) => format!("{ns}/{name}"),
-        None => name.to_string(),
-    }
 }

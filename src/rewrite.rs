@@ -2,12 +2,14 @@
 //! environment variables, and the hash annotation that rolls the pods; and undoes that edit.
 
 use crate::config::FnConfig;
-use crate::names::{BUNDLE_KEY, HASH_PREFIX, VOLUME_NAME};
+use crate::names::{BUNDLE_KEY, HASH_PREFIX, LLSD_KIND, VOLUME_NAME};
 use crate::results::KrmResult;
 use crate::yaml::Node;
 
 /// What to inject into one Deployment.
 pub struct Injection<'c> {
+    /// The LLSD it is for, as `namespace/name`, to name it in conflicts.
+    pub llsd: String,
     /// The managed ConfigMap the volume mounts.
     pub config_map: String,
     /// Mount path, variable names, annotation key.
@@ -79,9 +81,10 @@ pub fn inject<'a>(
         Some(i) => {
             return Err(conflict(
                 format!(
-                    "volume {VOLUME_NAME:?} exists and was not made by this function (it is not ConfigMap {}); \
-                     rename or remove it so the CA bundle can be mounted",
-                    plan.config_map
+                    "volume {VOLUME_NAME:?} exists and was not made by this function (it does not mount \
+                     ConfigMap {}), so the CA bundle of {LLSD_KIND} {} cannot be mounted; rename or \
+                     remove the volume",
+                    plan.config_map, plan.llsd
                 ),
                 format!("spec.template.spec.volumes[{i}]"),
             ));
@@ -106,8 +109,10 @@ pub fn inject<'a>(
     }) {
         return Err(conflict(
             format!(
-                "volume {:?} is already mounted at {path}; choose another mountPath in the function config",
-                mounts[i].str_at(&["name"]).unwrap_or_default()
+                "volume {:?} is already mounted at {path}, where the CA bundle of {LLSD_KIND} {} \
+                 goes; choose another mountPath in the function config",
+                mounts[i].str_at(&["name"]).unwrap_or_default(),
+                plan.llsd
             ),
             format!("{mount_field}[{i}]"),
         ));
