@@ -59,14 +59,8 @@ pub fn reconcile<'a>(items: &[Node<'a>], config: &FnConfig, now: i64) -> Changes
         results: Vec::new(),
     };
     for llsd in llsd::find(items) {
-        if let Some(key) = llsd.item.find_duplicate_key() {
-            changes.results.push(
-                KrmResult::error(format!(
-                    "the key {key} appears twice; which one is meant is unclear"
-                ))
-                .on(llsd.item)
-                .at(key),
-            );
+        if let Some(error) = duplicate_key(llsd.item) {
+            changes.results.push(error);
             continue;
         }
         match &llsd.ca {
@@ -229,14 +223,22 @@ fn at_block(result: KrmResult, config_map: &Node<'_>, block: Option<&BlockRef>) 
     }
 }
 
-/// The function edits only what it can read exactly: no anchors, aliases, tags or duplicate keys.
-fn check_plain(item: &Node<'_>) -> Result<(), KrmResult> {
-    if let Some(key) = item.find_duplicate_key() {
-        return Err(KrmResult::error(format!(
+/// A key written twice in one mapping: YAML readers disagree on which wins, so neither is guessed.
+fn duplicate_key(item: &Node<'_>) -> Option<KrmResult> {
+    let key = item.find_duplicate_key()?;
+    Some(
+        KrmResult::error(format!(
             "the key {key} appears twice; which one is meant is unclear"
         ))
         .on(item)
-        .at(key));
+        .at(key),
+    )
+}
+
+/// The function edits only what it can read exactly: no anchors, aliases, tags or duplicate keys.
+fn check_plain(item: &Node<'_>) -> Result<(), KrmResult> {
+    if let Some(error) = duplicate_key(item) {
+        return Err(error);
     }
     if !item.is_plain_data() {
         return Err(KrmResult::error("uses YAML anchors, aliases or tags, which this function does not rewrite; write it out in full").on(item));
