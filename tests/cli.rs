@@ -59,3 +59,56 @@ fn terminal_on_stdin_gets_a_hint_instead_of_a_hang() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("expected a ResourceList on stdin"), "{text}");
 }
+
+#[test]
+fn readme_example_injects_the_bundle() {
+    // The README's first command: `cargo run --release -q < examples/resource-list.yaml`.
+    let input = std::fs::read(common::repo().join("examples/resource-list.yaml")).unwrap();
+    let out = common::run_function(&input);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "name: llama-stack-ca-bundle",
+        "mountPath: /etc/ssl/certs/ca-bundle\n",
+        "- name: SSL_CERT_FILE\n            value: /etc/ssl/certs/ca-bundle/ca-bundle.crt",
+        "configmap.hash/ca-bundle: sha256:",
+        "severity: info",
+    ] {
+        assert!(text.contains(needle), "output lacks {needle:?}:\n{text}");
+    }
+}
+
+#[test]
+fn readme_example_is_what_kpt_sends_for_the_example_package() {
+    let Some(kpt) = tool("kpt") else { return };
+    let package = common::repo().join("examples/llama-stack");
+    let out = Command::new(kpt)
+        .args(["fn", "source"])
+        .arg(&package)
+        .arg("--fn-config")
+        .arg(package.join("fn-config.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let example =
+        std::fs::read_to_string(common::repo().join("examples/resource-list.yaml")).unwrap();
+    let body: String = example
+        .lines()
+        .skip_while(|l| l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        body,
+        String::from_utf8(out.stdout).unwrap(),
+        "examples/resource-list.yaml is out of date: regenerate it with the command in its header"
+    );
+}
