@@ -5,7 +5,7 @@ use crate::yaml::Node;
 use std::fmt;
 
 /// Which object a result is about, as in the KRM functions spec's `resourceRef`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ObjRef {
     /// `apiVersion` of the object.
     pub api_version: String,
@@ -40,7 +40,7 @@ impl fmt::Display for ObjRef {
 }
 
 /// The file an item came from, as kpt's path annotations say.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FileRef {
     /// Path relative to the package.
     pub path: String,

@@ -2,9 +2,10 @@
 
 use crate::meta::{FileRef, ObjRef, file_of};
 use crate::yaml::Node;
+use std::collections::HashSet;
 
 /// How bad a result is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     /// The function did not change anything, and exits 1.
     Error,
@@ -25,7 +26,7 @@ impl Severity {
 }
 
 /// One result: a message, its severity, and where it applies.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct KrmResult {
     /// What a person should know or do.
     pub message: String,
@@ -114,12 +115,8 @@ impl KrmResult {
 /// The `results` list, errors first, then warnings, then infos, each in the order found. A result
 /// found twice (two LLSDs sharing one CA ConfigMap, say) is listed once.
 pub fn to_node(results: &[KrmResult]) -> Node<'_> {
-    let mut sorted: Vec<&KrmResult> = Vec::with_capacity(results.len());
-    for result in results {
-        if !sorted.contains(&result) {
-            sorted.push(result);
-        }
-    }
+    let mut seen = HashSet::with_capacity(results.len());
+    let mut sorted: Vec<&KrmResult> = results.iter().filter(|r| seen.insert(*r)).collect();
     sorted.sort_by_key(|r| r.severity);
     Node::seq(sorted.into_iter().map(KrmResult::to_node).collect())
 }
