@@ -195,6 +195,9 @@ fn one_line_source(
 ) -> Option<Cow<'_, str>> {
     let rest = text.get(start..)?;
     let len = match style {
+        // saphyr spans an implied empty value (`{a, b: c}`) over the `, ` or `}` after it; no
+        // plain scalar starts with a flow indicator, so that span holds no text of the scalar.
+        ScalarStyle::Plain if rest.starts_with([',', '[', ']', '{', '}']) => 0,
         ScalarStyle::Plain => end.checked_sub(start)?,
         ScalarStyle::SingleQuoted => closing_quote(rest, b'\'')?,
         ScalarStyle::DoubleQuoted => closing_quote(rest, b'"')?,
