@@ -122,9 +122,10 @@ fn write_literal(out: &mut String, s: &str, indent: usize) -> bool {
     let representable = s.contains('\n')
         && !body.is_empty()
         && !body.starts_with([' ', '\t'])
+        // A byte-order mark is no control character, but YAML allows it only before a document.
         && body
             .chars()
-            .all(|c| c == '\n' || !c.is_control() || c == '\t');
+            .all(|c| c == '\n' || c == '\t' || !(c.is_control() || c == '\u{feff}'));
     if !representable {
         return false;
     }
