@@ -522,6 +522,46 @@ fn fn_config_names_the_crate_version_and_the_image_runs_as_nobody() {
     assert!(dockerfile.contains(&format!("ARG VERSION={}\n", env!("CARGO_PKG_VERSION"))));
 }
 
+/// Every file the README quotes (a fenced block right after a "`fn-config/...`:" line) is the
+/// file as it is, so the README cannot drift from what the tests run.
+#[test]
+fn readme_quotes_the_fn_config_files_exactly() {
+    let readme = read(&repo().join("README.md"));
+    let lines: Vec<&str> = readme.lines().collect();
+    let mut quoted = Vec::new();
+    for (at, line) in lines.iter().enumerate() {
+        let Some(path) = line
+            .strip_prefix("`fn-config/")
+            .and_then(|rest| rest.strip_suffix("`:"))
+        else {
+            continue;
+        };
+        let open = at + 2;
+        assert!(
+            lines[open].starts_with("```"),
+            "README: no fenced block after {line}"
+        );
+        let close = open + 1 + lines[open + 1..].iter().position(|l| *l == "```").unwrap();
+        let block: String = lines[open + 1..close]
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let file = repo().join("fn-config").join(path);
+        assert_eq!(block, read(&file), "README's copy of {}", file.display());
+        quoted.push(path.to_owned());
+    }
+    for must in [
+        "kpt/Kptfile.exec",
+        "kpt/Kptfile.image",
+        "kustomize/exec/llsd-ca-bundle.yaml",
+        "kustomize/container/llsd-ca-bundle.yaml",
+        "argocd/plugin.yaml",
+        "argocd/repo-server-patch.yaml",
+    ] {
+        assert!(quoted.iter().any(|q| q == must), "README quotes {must}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Catalog-style packages
 
