@@ -2,6 +2,9 @@
 
 use super::{Node, PlainType, Scalar, Value, plain_type};
 
+/// The longest key YAML reads without an explicit `? ` indicator, less a margin.
+const MAX_IMPLICIT_KEY: usize = 1000;
+
 /// Write `node` as a block value whose first line starts at the cursor, which stands at column
 /// `indent`; later lines are indented by `indent` spaces. Every line ends with `\n`.
 pub fn emit_block(out: &mut String, node: &Node<'_>, indent: usize) {
@@ -11,7 +14,14 @@ pub fn emit_block(out: &mut String, node: &Node<'_>, indent: usize) {
                 if i > 0 {
                     pad(out, indent);
                 }
+                let key_start = out.len();
                 write_key(out, key);
+                // YAML limits an implicit key to 1024 characters; a longer one needs `? `.
+                if out[key_start..].chars().count() > MAX_IMPLICIT_KEY {
+                    out.insert_str(key_start, "? ");
+                    out.push('\n');
+                    pad(out, indent);
+                }
                 out.push(':');
                 write_after_key(out, value, indent);
             }
