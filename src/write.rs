@@ -3,7 +3,7 @@
 
 use crate::list::ResourceList;
 use crate::results::{self, KrmResult};
-use crate::yaml::{Node, emit_block};
+use crate::yaml::{Node, Value, emit_block};
 
 /// One item of the output list.
 pub enum Out<'a> {
@@ -36,6 +36,12 @@ pub fn write(list: &ResourceList<'_>, outs: &[Out<'_>], results: &[KrmResult]) -
                                     let entry = layout.entries[*i];
                                     out.push_str(&text[entry.line..entry.body]);
                                     emit_block(&mut out, node, entry.column);
+                                    let span = layout.entry_span(*i);
+                                    out.push_str(trailing_comments(
+                                        text,
+                                        &list.items()[*i],
+                                        span.end,
+                                    ));
                                 }
                                 Out::Add(node) => {
                                     out.extend(std::iter::repeat_n(' ', layout.dash_column));
@@ -73,6 +79,34 @@ pub fn write(list: &ResourceList<'_>, outs: &[Out<'_>], results: &[KrmResult]) -
         }
     }
     out
+}
+
+/// The comment and blank lines between an item's last value and the next item. They belong to no
+/// item, so a rewritten item must not take them away.
+fn trailing_comments<'t>(text: &'t str, item: &Node<'_>, span_end: usize) -> &'t str {
+    let after_value = text[content_end(item)..span_end]
+        .find('\n')
+        .map_or(span_end, |n| content_end(item) + n + 1);
+    let mut start = span_end;
+    for line in text[after_value..span_end].split_inclusive('\n').rev() {
+        let trimmed = line.trim_start();
+        if !(trimmed.is_empty() || trimmed.starts_with('#')) {
+            break;
+        }
+        start -= line.len();
+    }
+    &text[start..span_end]
+}
+
+/// Where the last value of a node ends. A block collection's own end lies at the next token,
+/// past any comments that follow it, so it is found through its last child.
+fn content_end(node: &Node<'_>) -> usize {
+    let last_child = match &node.value {
+        Value::Seq(items) if !node.flow => items.last(),
+        Value::Map(entries) if !node.flow => entries.last().map(|(_, v)| v),
+        _ => None,
+    };
+    last_child.map_or(node.end, content_end)
 }
 
 fn write_results(out: &mut String, results: &[KrmResult]) {
