@@ -141,6 +141,17 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// `self.as_str() == Some(want)`, comparing the text before resolving the type: key lookups
+    /// run this on every key they pass, and most keys differ in their text.
+    fn is_str(&self, want: &str) -> bool {
+        match &self.value {
+            Value::Scalar(s) => {
+                s.value == want && (!s.plain || plain_type(want) == PlainType::String)
+            }
+            _ => false,
+        }
+    }
+
     /// True for an explicit or implied null (`~`, `null`, empty).
     pub fn is_null(&self) -> bool {
         matches!(&self.value, Value::Scalar(s) if s.plain && plain_type(&s.value) == PlainType::Null)
@@ -182,7 +193,7 @@ impl<'a> Node<'a> {
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         self.as_map()?
             .iter()
-            .find(|(k, _)| k.as_str() == Some(key))
+            .find(|(k, _)| k.is_str(key))
             .map(|(_, v)| v)
     }
 
@@ -190,7 +201,7 @@ impl<'a> Node<'a> {
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node<'a>> {
         self.as_map_mut()?
             .iter_mut()
-            .find(|(k, _)| k.as_str() == Some(key))
+            .find(|(k, _)| k.is_str(key))
             .map(|(_, v)| v)
     }
 
@@ -278,7 +289,7 @@ impl<'a> Node<'a> {
     /// Remove `key` from a mapping, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Node<'a>> {
         let entries = self.as_map_mut()?;
-        let i = entries.iter().position(|(k, _)| k.as_str() == Some(key))?;
+        let i = entries.iter().position(|(k, _)| k.is_str(key))?;
         Some(entries.remove(i).1)
     }
 
@@ -354,9 +365,16 @@ impl PlainType {
 
 /// Resolve a plain scalar under the YAML 1.2 core schema.
 pub fn plain_type(text: &str) -> PlainType {
+    // Key lookups resolve every value they read: keep the common case, a word, to one match.
+    // Every number and `.inf`/`.nan` starts with a digit, a sign or a dot.
+    let numeric_start = text
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'.' | b'+' | b'-'));
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return PlainType::Null,
         "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => return PlainType::Bool,
+        _ if !numeric_start => return PlainType::String,
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
         | ".nan" | ".NaN" | ".NAN" => return PlainType::Float,
         _ => {}

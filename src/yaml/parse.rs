@@ -29,6 +29,7 @@ pub fn parse_document(text: &str) -> Result<Node<'_>, ParseError> {
         text,
         offsets: Offsets::new(text),
         stack: Vec::new(),
+        children: Vec::new(),
         root: None,
     };
     let mut documents = 0;
@@ -94,15 +95,19 @@ impl<'a> Offsets<'a> {
     }
 }
 
-enum Frame<'a> {
-    Seq(Node<'a>),
-    Map(Node<'a>, Option<Node<'a>>),
+/// An open collection, and where its children start in [`Builder::children`].
+struct Frame<'a> {
+    node: Node<'a>,
+    first_child: usize,
 }
 
+/// Children pile up on one shared stack while their collection is open and move into a vector of
+/// exactly their number when it closes: no per-collection regrowth, no spare capacity kept.
 struct Builder<'a> {
     text: &'a str,
     offsets: Offsets<'a>,
     stack: Vec<Frame<'a>>,
+    children: Vec<Node<'a>>,
     root: Option<Node<'a>>,
 }
 
@@ -121,6 +126,8 @@ impl<'a> Builder<'a> {
         match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let source = one_line_source(self.text, start, end, style);
+                let value = borrow_if_verbatim(value, source, style);
+                let source = source.map(Cow::Borrowed);
                 let plain = style == ScalarStyle::Plain;
                 let decorated = anchor != 0 || tag.is_some();
                 self.add(node(
@@ -134,16 +141,32 @@ impl<'a> Builder<'a> {
             }
             Event::Alias(_) => self.add(node(Value::Alias, true)),
             Event::SequenceStart(anchor, tag) => self.open(
-                Frame::Seq(node(Value::Seq(Vec::new()), anchor != 0 || tag.is_some())),
+                node(Value::Seq(Vec::new()), anchor != 0 || tag.is_some()),
                 span,
             ),
-            Event::MappingStart(anchor, tag) => {
-                let map = node(Value::Map(Vec::new()), anchor != 0 || tag.is_some());
-                self.open(Frame::Map(map, None), span)
-            }
+            Event::MappingStart(anchor, tag) => self.open(
+                node(Value::Map(Vec::new()), anchor != 0 || tag.is_some()),
+                span,
+            ),
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                Some(Frame::Seq(mut n) | Frame::Map(mut n, _)) => {
+                Some(Frame {
+                    node: mut n,
+                    first_child,
+                }) => {
                     n.end = end;
+                    let mut children = self.children.drain(first_child..);
+                    match &mut n.value {
+                        Value::Seq(items) => *items = children.by_ref().collect(),
+                        Value::Map(entries) => {
+                            // Keys and values alternate; a key without a value is dropped.
+                            entries.reserve_exact(children.len() / 2);
+                            while let (Some(k), Some(v)) = (children.next(), children.next()) {
+                                entries.push((k, v));
+                            }
+                        }
+                        _ => {}
+                    }
+                    drop(children);
                     self.add(n)
                 }
                 None => Ok(()),
@@ -152,47 +175,58 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn open(&mut self, frame: Frame<'a>, span: Span) -> Result<(), ParseError> {
+    fn open(&mut self, node: Node<'a>, span: Span) -> Result<(), ParseError> {
         if self.stack.len() >= MAX_DEPTH {
             return Err(ParseError {
                 line: span.start.line(),
                 message: format!("nested deeper than {MAX_DEPTH} levels"),
             });
         }
-        self.stack.push(frame);
+        self.stack.push(Frame {
+            node,
+            first_child: self.children.len(),
+        });
         Ok(())
     }
 
     fn add(&mut self, node: Node<'a>) -> Result<(), ParseError> {
-        match self.stack.last_mut() {
-            Some(Frame::Seq(seq)) => {
-                if let Value::Seq(items) = &mut seq.value {
-                    items.push(node);
-                }
-            }
-            Some(Frame::Map(map, pending)) => match pending.take() {
-                None => *pending = Some(node),
-                Some(key) => {
-                    if let Value::Map(entries) = &mut map.value {
-                        entries.push((key, node));
-                    }
-                }
-            },
-            None => self.root = Some(node),
+        if self.stack.is_empty() {
+            self.root = Some(node);
+        } else {
+            self.children.push(node);
         }
         Ok(())
+    }
+}
+
+/// saphyr hands every plain and quoted scalar over as a new `String`; when the value is its
+/// one-line source text (minus the quotes), point into the input instead and free the copy.
+fn borrow_if_verbatim<'a>(
+    value: Cow<'a, str>,
+    source: Option<&'a str>,
+    style: ScalarStyle,
+) -> Cow<'a, str> {
+    let Cow::Owned(owned) = &value else {
+        return value;
+    };
+    let verbatim = match (style, source) {
+        (ScalarStyle::Plain, Some(source)) => Some(source),
+        (ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, Some(source)) => source
+            .len()
+            .checked_sub(1)
+            .and_then(|end| source.get(1..end)),
+        _ => None,
+    };
+    match verbatim {
+        Some(text) if text == owned => Cow::Borrowed(text),
+        _ => value,
     }
 }
 
 /// The scalar's exact source text when it sits on one line; multi-line and block scalars are
 /// re-written from their value instead. saphyr's end offset can overrun a quoted scalar into a
 /// trailing comment, so quoted scalars are measured here.
-fn one_line_source(
-    text: &str,
-    start: usize,
-    end: usize,
-    style: ScalarStyle,
-) -> Option<Cow<'_, str>> {
+fn one_line_source(text: &str, start: usize, end: usize, style: ScalarStyle) -> Option<&str> {
     let rest = text.get(start..)?;
     let len = match style {
         // saphyr spans an implied empty value (`{a, b: c}`) over the `, ` or `}` after it; no
@@ -204,7 +238,7 @@ fn one_line_source(
         _ => return None,
     };
     let source = rest.get(..len)?;
-    (!source.contains(['\n', '\r'])).then_some(Cow::Borrowed(source))
+    (!source.contains(['\n', '\r'])).then_some(source)
 }
 
 /// Length up to and including the quote that closes the scalar opening `s`.
@@ -245,6 +279,33 @@ mod tests {
         assert_eq!(source_of(yaml, "c").as_deref(), Some("plain text"));
         assert_eq!(source_of(yaml, "d"), None);
         assert_eq!(source_of(yaml, "e"), None);
+    }
+
+    #[test]
+    fn verbatim_scalars_point_into_the_input() {
+        let yaml = "plain: a b\nsingle: 'c'\ndouble: \"d\"\nescaped: \"e\\tf\"\nquote: 'it''s'\nk: [x, \"y\"]\n";
+        let doc = parse_document(yaml).unwrap();
+        let value = |key: &str| match &doc.get(key).unwrap().value {
+            Value::Scalar(s) => (s.value.to_string(), matches!(s.value, Cow::Borrowed(_))),
+            _ => panic!("not a scalar"),
+        };
+        assert_eq!(value("plain"), ("a b".into(), true));
+        assert_eq!(value("single"), ("c".into(), true));
+        assert_eq!(value("double"), ("d".into(), true));
+        assert_eq!(value("escaped"), ("e\tf".into(), false));
+        assert_eq!(value("quote"), ("it's".into(), false));
+        let (keys, items) = (
+            doc.as_map().unwrap(),
+            doc.get("k").unwrap().as_seq().unwrap(),
+        );
+        assert_eq!(keys.len(), 6);
+        assert_eq!(
+            items
+                .iter()
+                .map(|n| n.as_str().unwrap())
+                .collect::<Vec<_>>(),
+            ["x", "y"]
+        );
     }
 
     #[test]
