@@ -61,10 +61,19 @@ fn run() -> anyhow::Result<ExitCode> {
             "expected a ResourceList on stdin, e.g. `llsd-ca-bundle < resource-list.yaml` (see --help)"
         );
     }
+    // Read one byte past the cap, no more: an endless or huge stream must not fill the memory.
+    let cap = llsd_ca_bundle::list::MAX_INPUT_BYTES;
     let mut input = Vec::new();
     std::io::stdin()
+        .take(cap as u64 + 1)
         .read_to_end(&mut input)
         .context("reading stdin")?;
+    if input.len() > cap {
+        bail!(
+            "input is not a ResourceList: it is over {} MiB, and at most that is read",
+            cap / (1024 * 1024)
+        );
+    }
     let input = String::from_utf8(input).map_err(|e| {
         anyhow::anyhow!(
             "input is not a ResourceList: not UTF-8 (invalid byte at offset {})",
