@@ -20,6 +20,7 @@
 
 pub mod bundle;
 pub mod config;
+pub mod index;
 pub mod list;
 pub mod llsd;
 pub mod managed;

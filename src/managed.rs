@@ -1,8 +1,9 @@
 //! The managed `<llsd>-ca-bundle` ConfigMap: the copy of the bundle in the LLSD's namespace that
 //! the pods mount (pods cannot mount a ConfigMap from another namespace).
 
+use crate::index::Index;
 use crate::llsd::Llsd;
-use crate::meta::{file_of, is_kind, name, namespace, qualified};
+use crate::meta::{file_of, qualified};
 use crate::names::{
     BUNDLE_KEY, COMPONENT, COMPONENT_LABEL, INDEX_ANNOTATIONS, INSTANCE_LABEL, LLSD_KIND,
     MANAGED_BY, MANAGED_BY_LABEL, PATH_ANNOTATIONS, managed_config_map_name,
@@ -25,23 +26,25 @@ pub fn is_ours(item: &Node<'_>) -> bool {
     item.str_at(&["metadata", "labels", MANAGED_BY_LABEL]) == Some(MANAGED_BY)
 }
 
-/// Index of the item named like the LLSD's managed ConfigMap, whoever made it.
-pub fn find(items: &[Node<'_>], llsd: &Llsd<'_, '_>) -> Option<usize> {
-    let wanted = managed_config_map_name(&llsd.name);
-    items.iter().position(|item| {
-        is_kind(item, "v1", "ConfigMap")
-            && name(item) == Some(wanted.as_str())
-            && namespace(item) == llsd.namespace.as_deref()
-    })
+/// Index of the ConfigMap named like the LLSD's managed ConfigMap, whoever made it.
+pub fn find(index: &Index<'_, '_>, llsd: &Llsd<'_, '_>) -> Option<usize> {
+    index.config_map(
+        llsd.namespace.as_deref(),
+        &managed_config_map_name(&llsd.name),
+    )
 }
 
 /// Create or update the managed ConfigMap so that it holds exactly `pem`. A ConfigMap of that
 /// name that this function did not make is an error: it is never overwritten.
-pub fn plan<'a>(items: &[Node<'a>], llsd: &Llsd<'_, '_>, pem: &str) -> Result<Plan<'a>, KrmResult> {
-    let Some(index) = find(items, llsd) else {
+pub fn plan<'a>(
+    index: &Index<'_, 'a>,
+    llsd: &Llsd<'_, '_>,
+    pem: &str,
+) -> Result<Plan<'a>, KrmResult> {
+    let Some(at) = find(index, llsd) else {
         return Ok(Plan::Add(new_config_map(llsd, pem)));
     };
-    let existing = &items[index];
+    let existing = &index.items()[at];
     if !is_ours(existing) {
         return Err(KrmResult::error(format!(
             "ConfigMap {} exists and was not made by this function (no label {MANAGED_BY_LABEL}: {MANAGED_BY}); \
@@ -68,7 +71,7 @@ pub fn plan<'a>(items: &[Node<'a>], llsd: &Llsd<'_, '_>, pem: &str) -> Result<Pl
     Ok(if updated.same_as(existing) {
         Plan::Keep
     } else {
-        Plan::Replace(index, updated)
+        Plan::Replace(at, updated)
     })
 }
 

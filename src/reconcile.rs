@@ -3,6 +3,7 @@
 
 use crate::bundle::{self, BlockRef, CaBundle};
 use crate::config::FnConfig;
+use crate::index::Index;
 use crate::llsd::{self, CaRef, Llsd};
 use crate::managed::{self, Plan};
 use crate::meta::qualified;
@@ -58,20 +59,21 @@ pub fn reconcile<'a>(items: &[Node<'a>], config: &FnConfig, now: i64) -> Changes
         claimed: BTreeMap::new(),
         results: Vec::new(),
     };
+    let index = Index::new(items);
     for llsd in llsd::find(items) {
         if let Some(error) = duplicate_key(llsd.item) {
             changes.results.push(error);
             continue;
         }
         match &llsd.ca {
-            None => remove_injection(items, &llsd, config, &mut changes),
+            None => remove_injection(&index, &llsd, config, &mut changes),
             Some(Err(e)) => changes.results.push(
                 KrmResult::error(e.message.clone())
                     .on(llsd.item)
                     .at(e.field.clone()),
             ),
             Some(Ok(ca)) => {
-                if let Err(result) = inject_llsd(items, &llsd, ca, config, now, &mut changes) {
+                if let Err(result) = inject_llsd(&index, &llsd, ca, config, now, &mut changes) {
                     changes.results.push(result);
                 }
             }
@@ -81,14 +83,15 @@ pub fn reconcile<'a>(items: &[Node<'a>], config: &FnConfig, now: i64) -> Changes
 }
 
 fn inject_llsd<'a>(
-    items: &[Node<'a>],
+    index: &Index<'_, 'a>,
     llsd: &Llsd<'_, 'a>,
     ca: &CaRef,
     config: &FnConfig,
     now: i64,
     changes: &mut Changes<'a>,
 ) -> Result<(), KrmResult> {
-    let found = resolve::resolve(items, llsd, ca)?;
+    let items = index.items();
+    let found = resolve::resolve(index, llsd, ca)?;
     changes.results.extend(found.renamed);
     let sources: Vec<(&str, &[u8])> = found
         .sources
@@ -115,7 +118,7 @@ fn inject_llsd<'a>(
             .map(|w| at_block(KrmResult::warning(w.to_string()), found.item, w.block())),
     );
 
-    let deployments = deployments_of(items, llsd);
+    let deployments = deployments_of(index, llsd);
     if deployments.is_empty() {
         return Err(KrmResult::warning(format!(
             "no Deployment of {LLSD_KIND} {} found in the input (same namespace, and its name, an ownerReference \
@@ -132,9 +135,9 @@ fn inject_llsd<'a>(
         hash: bundle.sha256.clone(),
         user_env: user_env(llsd, config),
     };
-    for index in deployments {
-        let deployment = &items[index];
-        if let Some(first) = changes.claimed.insert(index, llsd.name.clone()) {
+    for &at in deployments {
+        let deployment = &items[at];
+        if let Some(first) = changes.claimed.insert(at, llsd.name.clone()) {
             return Err(KrmResult::error(format!(
                 "this Deployment belongs to two {LLSD_KIND}s, {first} and {}; give each its own \
                  Deployment, or a CA bundle to only one of them",
@@ -151,24 +154,24 @@ fn inject_llsd<'a>(
             changes
                 .results
                 .push(injected_info(deployment, container, &plan, &bundle));
-            changes.replaced.insert(index, edited);
+            changes.replaced.insert(at, edited);
         }
     }
-    match managed::plan(items, llsd, &bundle.pem)? {
+    match managed::plan(index, llsd, &bundle.pem)? {
         Plan::Add(node) => changes
             .added_after
             .entry(llsd.index)
             .or_default()
             .push(node),
-        Plan::Replace(index, node) => {
+        Plan::Replace(at, node) => {
             changes.results.push(
                 KrmResult::info(format!(
                     "updated ConfigMap {} to the current CA bundle",
                     plan.config_map
                 ))
-                .on(&items[index]),
+                .on(&items[at]),
             );
-            changes.replaced.insert(index, node);
+            changes.replaced.insert(at, node);
         }
         Plan::Keep => {}
     }
@@ -177,33 +180,34 @@ fn inject_llsd<'a>(
 
 /// An LLSD without a CA bundle: take back what an earlier run injected for it, and only that.
 fn remove_injection<'a>(
-    items: &[Node<'a>],
+    index: &Index<'_, 'a>,
     llsd: &Llsd<'_, 'a>,
     config: &FnConfig,
     changes: &mut Changes<'a>,
 ) {
+    let items = index.items();
     let config_map = managed_config_map_name(&llsd.name);
-    for index in deployments_of(items, llsd) {
-        if let Some(edited) = rewrite::remove(&items[index], &config_map, config) {
+    for &at in deployments_of(index, llsd) {
+        if let Some(edited) = rewrite::remove(&items[at], &config_map, config) {
             changes.results.push(
                 KrmResult::info(format!(
                     "removed the CA bundle injection: {} no longer names a CA bundle",
                     llsd.name
                 ))
-                .on(&items[index]),
+                .on(&items[at]),
             );
-            changes.replaced.insert(index, edited);
+            changes.replaced.insert(at, edited);
         }
     }
-    if let Some(index) = managed::find(items, llsd).filter(|i| managed::is_ours(&items[*i])) {
+    if let Some(at) = managed::find(index, llsd).filter(|&at| managed::is_ours(&items[at])) {
         changes.results.push(
             KrmResult::info(format!(
                 "removed ConfigMap {config_map}: {} no longer names a CA bundle",
                 llsd.name
             ))
-            .on(&items[index]),
+            .on(&items[at]),
         );
-        changes.removed.insert(index);
+        changes.removed.insert(at);
     }
 }
 

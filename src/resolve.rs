@@ -1,8 +1,8 @@
 //! Finds an LLSD's CA ConfigMap in the stream and reads the certificate bytes of its keys.
 
+use crate::index::Index;
 use crate::llsd::{CA_BUNDLE_PATH, CaRef, KeyName, Llsd};
-use crate::meta::{annotation, is_kind, name, namespace, qualified};
-use crate::names::PREVIOUS_NAMES_ANNOTATION;
+use crate::meta::{name, namespace, qualified};
 use crate::results::KrmResult;
 use crate::yaml::{Node, from_node};
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -19,30 +19,19 @@ pub struct Found<'n, 'a> {
 
 /// Find the CA ConfigMap of `llsd` and read its keys; an error result says what exists instead.
 pub fn resolve<'n, 'a>(
-    items: &'n [Node<'a>],
+    index: &Index<'n, 'a>,
     llsd: &Llsd<'_, '_>,
     ca: &CaRef,
 ) -> Result<Found<'n, 'a>, KrmResult> {
-    let config_maps: Vec<&Node<'a>> = items
-        .iter()
-        .filter(|i| is_kind(i, "v1", "ConfigMap"))
-        .collect();
-    let in_namespace = |cm: &&&Node<'a>| namespace(cm) == ca.namespace.as_deref();
-    let exact = config_maps
-        .iter()
-        .filter(in_namespace)
-        .find(|cm| name(cm) == Some(ca.name.as_str()));
-    let (item, renamed) = match exact {
-        Some(cm) => (*cm, None),
-        None => match config_maps
-            .iter()
-            .filter(in_namespace)
-            .find(|cm| was_named(cm, &ca.name))
-        {
-            Some(cm) => (*cm, Some(renamed_info(llsd, ca, cm))),
-            None => return Err(not_found(llsd, ca, &config_maps)),
+    let namespace = ca.namespace.as_deref();
+    let (at, renamed) = match index.config_map(namespace, &ca.name) {
+        Some(at) => (at, None),
+        None => match index.config_map_renamed_from(namespace, &ca.name) {
+            Some(at) => (at, Some(renamed_info(llsd, ca, &index.items()[at]))),
+            None => return Err(not_found(index, llsd, ca)),
         },
     };
+    let item = &index.items()[at];
     let sources = read_keys(item, llsd, ca)?;
     Ok(Found {
         item,
@@ -51,12 +40,8 @@ pub fn resolve<'n, 'a>(
     })
 }
 
-/// kustomize records the names an object had before it renamed it (hash suffix, prefix).
-fn was_named(cm: &Node<'_>, wanted: &str) -> bool {
-    annotation(cm, PREVIOUS_NAMES_ANNOTATION)
-        .is_some_and(|names| names.split(',').any(|n| n.trim() == wanted))
-}
-
+/// kustomize renamed the ConfigMap (a hash suffix, a prefix) and recorded the old name, which
+/// is the one the LLSD still uses: follow it.
 fn renamed_info(llsd: &Llsd<'_, '_>, ca: &CaRef, cm: &Node<'_>) -> KrmResult {
     KrmResult::info(format!(
         "CA ConfigMap {} was renamed by kustomize to {}; using it",
@@ -69,18 +54,19 @@ fn renamed_info(llsd: &Llsd<'_, '_>, ca: &CaRef, cm: &Node<'_>) -> KrmResult {
 
 /// The missing-ConfigMap error, with the near misses a person would look for: a kustomize
 /// hash-suffixed copy, the same name in another namespace, or the ConfigMaps that do exist.
-fn not_found(llsd: &Llsd<'_, '_>, ca: &CaRef, config_maps: &[&Node<'_>]) -> KrmResult {
+fn not_found(index: &Index<'_, '_>, llsd: &Llsd<'_, '_>, ca: &CaRef) -> KrmResult {
     let wanted = qualified(&ca.namespace, &ca.name);
-    let same_namespace: Vec<&str> = config_maps
+    let items = index.items();
+    let same_namespace: Vec<&str> = index
+        .config_maps_in(ca.namespace.as_deref())
         .iter()
-        .filter(|cm| namespace(cm) == ca.namespace.as_deref())
-        .filter_map(|cm| name(cm))
+        .filter_map(|&i| name(&items[i]))
         .collect();
     let hashed = same_namespace.iter().find(|n| has_hash_suffix(n, &ca.name));
-    let elsewhere: Vec<String> = config_maps
+    let elsewhere: Vec<String> = index
+        .config_maps_named(&ca.name)
         .iter()
-        .filter(|cm| name(cm) == Some(ca.name.as_str()) && namespace(cm) != ca.namespace.as_deref())
-        .map(|cm| qualified(&namespace(cm).map(str::to_string), &ca.name))
+        .map(|&i| qualified(&namespace(&items[i]).map(str::to_string), &ca.name))
         .collect();
     let hint = if let Some(hashed) = hashed {
         format!(

@@ -1,7 +1,8 @@
 //! Finds the Deployments that belong to an LLSD and the container in each that runs the server.
 
+use crate::index::Index;
 use crate::llsd::Llsd;
-use crate::meta::{is_kind, is_local_config, name, namespace};
+use crate::meta::name;
 use crate::names::{INSTANCE_LABEL, LLSD_KIND};
 use crate::results::KrmResult;
 use crate::yaml::Node;
@@ -9,33 +10,24 @@ use crate::yaml::Node;
 /// Where the pod template's containers sit in a Deployment.
 pub const CONTAINERS_PATH: [&str; 4] = ["spec", "template", "spec", "containers"];
 
-/// Indices of the Deployments of `llsd`: same namespace, and the LLSD's name, an ownerReference
-/// to it, or its `app.kubernetes.io/instance` label on the pod template.
-pub fn deployments_of(items: &[Node<'_>], llsd: &Llsd<'_, '_>) -> Vec<usize> {
-    let owned_by = |item: &Node<'_>| {
-        item.at(&["metadata", "ownerReferences"])
-            .and_then(Node::as_seq)
-            .is_some_and(|refs| {
-                refs.iter().any(|r| {
-                    r.str_at(&["kind"]) == Some(LLSD_KIND)
-                        && r.str_at(&["name"]) == Some(llsd.name.as_str())
-                })
-            })
-    };
-    let labelled = |item: &Node<'_>| {
-        item.str_at(&["spec", "template", "metadata", "labels", INSTANCE_LABEL])
-            == Some(llsd.name.as_str())
-    };
-    items
+/// The Deployments of `llsd`: same namespace, and the LLSD's name, an ownerReference to it, or
+/// its `app.kubernetes.io/instance` label on the pod template.
+pub fn deployments_of<'i>(index: &'i Index<'_, '_>, llsd: &Llsd<'_, '_>) -> &'i [usize] {
+    index.deployments_of(llsd.namespace.as_deref(), &llsd.name)
+}
+
+/// The names of the LLSDs that `deployment` answers to: its own name, the LLSDs among its
+/// ownerReferences, and its pod template's `app.kubernetes.io/instance` label.
+pub fn llsd_names<'n>(deployment: &'n Node<'_>) -> impl Iterator<Item = &'n str> {
+    let owners = deployment
+        .at(&["metadata", "ownerReferences"])
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
         .iter()
-        .enumerate()
-        .filter(|(_, item)| is_kind(item, "apps/v1", "Deployment") && !is_local_config(item))
-        .filter(|(_, item)| namespace(item) == llsd.namespace.as_deref())
-        .filter(|(_, item)| {
-            name(item) == Some(llsd.name.as_str()) || owned_by(item) || labelled(item)
-        })
-        .map(|(i, _)| i)
-        .collect()
+        .filter(|r| r.str_at(&["kind"]) == Some(LLSD_KIND))
+        .filter_map(|r| r.str_at(&["name"]));
+    let instance = deployment.str_at(&["spec", "template", "metadata", "labels", INSTANCE_LABEL]);
+    name(deployment).into_iter().chain(owners).chain(instance)
 }
 
 /// The index of the container to inject into, and an info result when it was chosen because it
