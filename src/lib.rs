@@ -48,9 +48,38 @@ pub struct Output {
     pub exit_code: i32,
 }
 
+/// The function's work on one input, ready to be written.
+pub struct Rendered<'a> {
+    list: ResourceList<'a>,
+    outs: Vec<Out<'a>>,
+    results: Vec<KrmResult>,
+    /// 0, or 1 when any result is an error.
+    pub exit_code: i32,
+}
+
+impl Rendered<'_> {
+    /// Write the output `ResourceList` to `sink`.
+    pub fn write_to(&self, sink: &mut impl std::io::Write) -> std::io::Result<()> {
+        write::write(&self.list, &self.outs, &self.results, sink)
+    }
+}
+
+/// Run the function on `input` and return the output as text; see [`render`].
+pub fn run(input: &str, now: i64) -> Result<Output, NotAResourceList> {
+    let rendered = render(input, now)?;
+    let mut text = Vec::with_capacity(input.len());
+    rendered
+        .write_to(&mut text)
+        .expect("writing to a Vec does not fail");
+    Ok(Output {
+        text: String::from_utf8(text).expect("the output is made of str slices"),
+        exit_code: rendered.exit_code,
+    })
+}
+
 /// Run the function on `input`. `now` is Unix seconds, for certificate validity. Input that is not a
 /// `ResourceList` is an `Err`; every other problem is a result in the output.
-pub fn run(input: &str, now: i64) -> Result<Output, NotAResourceList> {
+pub fn render(input: &str, now: i64) -> Result<Rendered<'_>, NotAResourceList> {
     let text = input.strip_prefix('\u{feff}').unwrap_or(input);
     let list = ResourceList::parse(text)?;
     let count = list.items().len();
@@ -76,8 +105,10 @@ pub fn run(input: &str, now: i64) -> Result<Output, NotAResourceList> {
     } else {
         (outs, results)
     };
-    Ok(Output {
-        text: write::write(&list, &outs, &results),
+    Ok(Rendered {
+        list,
+        outs,
+        results,
         exit_code: i32::from(failed),
     })
 }

@@ -1,7 +1,7 @@
 //! Reads a ResourceList on stdin, runs the function, writes the ResourceList on stdout.
 
 use anyhow::{Context, bail};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
 const HELP: &str = "\
@@ -62,8 +62,10 @@ fn run() -> anyhow::Result<ExitCode> {
         );
     }
     // Read one byte past the cap, no more: an endless or huge stream must not fill the memory.
+    // A file on stdin says its size, so the buffer is allocated once, not doubled as it fills.
     let cap = llsd_ca_bundle::list::MAX_INPUT_BYTES;
-    let mut input = Vec::new();
+    let size_hint = std::fs::metadata("/dev/stdin").map_or(0, |m| m.len());
+    let mut input = Vec::with_capacity(usize::try_from(size_hint).unwrap_or(cap).min(cap) + 1);
     std::io::stdin()
         .take(cap as u64 + 1)
         .read_to_end(&mut input)
@@ -83,10 +85,11 @@ fn run() -> anyhow::Result<ExitCode> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let output = llsd_ca_bundle::run(&input, now)?;
-    std::io::stdout()
-        .lock()
-        .write_all(output.text.as_bytes())
+    let rendered = llsd_ca_bundle::render(&input, now)?;
+    rendered
+        .write_to(&mut std::io::BufWriter::new(std::io::stdout().lock()))
         .context("writing stdout")?;
-    Ok(ExitCode::from(u8::try_from(output.exit_code).unwrap_or(1)))
+    Ok(ExitCode::from(
+        u8::try_from(rendered.exit_code).unwrap_or(1),
+    ))
 }

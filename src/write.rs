@@ -4,6 +4,7 @@
 use crate::list::ResourceList;
 use crate::results::{self, KrmResult};
 use crate::yaml::{Node, Value, emit_block};
+use std::io::{self, Write};
 
 /// One item of the output list.
 pub enum Out<'a> {
@@ -15,50 +16,52 @@ pub enum Out<'a> {
     Add(Node<'a>),
 }
 
-/// The output text. Block-style input is copied and only changed items are re-written; other
-/// input (JSON, flow style) is re-written as a whole in block style.
-pub fn write(list: &ResourceList<'_>, outs: &[Out<'_>], results: &[KrmResult]) -> String {
-    let mut out = String::with_capacity(list.text.len() + 4096);
+/// Write the output list to `sink`. Block-style input is copied and only changed items are
+/// re-written; other input (JSON, flow style) is re-written as a whole in block style. Copied text
+/// goes straight to the sink, so the output is never held in memory beside the input.
+pub fn write(
+    list: &ResourceList<'_>,
+    outs: &[Out<'_>],
+    results: &[KrmResult],
+    sink: &mut impl Write,
+) -> io::Result<()> {
+    let mut out = Sink::new(sink);
     match &list.layout {
         Some(layout) => {
             let text = list.text;
-            out.push_str(&text[..layout.keys[0].1]);
+            out.text(&text[..layout.keys[0].1])?;
             for (i, (key, _)) in layout.keys.iter().enumerate() {
                 let span = layout.key_span(i);
                 match key.as_str() {
                     "results" => {}
                     "items" => {
-                        out.push_str(&text[span.start..layout.entries[0].line]);
+                        out.text(&text[span.start..layout.entries[0].line])?;
                         for item in outs {
                             match item {
-                                Out::Keep(i) => out.push_str(&text[layout.entry_span(*i)]),
+                                Out::Keep(i) => out.text(&text[layout.entry_span(*i)])?,
                                 Out::Replace(i, node) => {
                                     let entry = layout.entries[*i];
-                                    out.push_str(&text[entry.line..entry.body]);
-                                    emit_block(&mut out, node, entry.column);
+                                    out.text(&text[entry.line..entry.body])?;
+                                    out.node(node, entry.column)?;
                                     let span = layout.entry_span(*i);
-                                    out.push_str(trailing_comments(
-                                        text,
-                                        &list.items()[*i],
-                                        span.end,
-                                    ));
+                                    out.text(trailing_comments(text, &list.items()[*i], span.end))?;
                                 }
                                 Out::Add(node) => {
-                                    out.extend(std::iter::repeat_n(' ', layout.dash_column));
-                                    out.push_str("- ");
-                                    emit_block(&mut out, node, layout.dash_column + 2);
+                                    out.text(&" ".repeat(layout.dash_column))?;
+                                    out.text("- ")?;
+                                    out.node(node, layout.dash_column + 2)?;
                                 }
                             }
                         }
                     }
-                    _ => out.push_str(&text[span]),
+                    _ => out.text(&text[span])?,
                 }
             }
-            if !out.ends_with('\n') {
-                out.push('\n');
+            if !out.at_line_start {
+                out.text("\n")?;
             }
-            write_results(&mut out, results);
-            out.push_str(&text[layout.end..]);
+            write_results(&mut out, results)?;
+            out.text(&text[layout.end..])?;
         }
         None => {
             let mut root = list.root.clone();
@@ -74,11 +77,46 @@ pub fn write(list: &ResourceList<'_>, outs: &[Out<'_>], results: &[KrmResult]) -
                 .collect();
             root.set("items", Node::seq(items));
             root.forget_quoting();
-            emit_block(&mut out, &root, 0);
-            write_results(&mut out, results);
+            out.node(&root, 0)?;
+            write_results(&mut out, results)?;
         }
     }
-    out
+    out.sink.flush()
+}
+
+/// The sink, and a buffer that emitted nodes are built in before they go to it.
+struct Sink<'w, W: Write> {
+    sink: &'w mut W,
+    scratch: String,
+    /// Whether what was written last ends a line (or nothing was written yet).
+    at_line_start: bool,
+}
+
+impl<'w, W: Write> Sink<'w, W> {
+    fn new(sink: &'w mut W) -> Self {
+        Sink {
+            sink,
+            scratch: String::new(),
+            at_line_start: true,
+        }
+    }
+
+    fn text(&mut self, text: &str) -> io::Result<()> {
+        if let Some(last) = text.bytes().last() {
+            self.at_line_start = last == b'\n';
+        }
+        self.sink.write_all(text.as_bytes())
+    }
+
+    /// Emit `node` as block YAML at column `indent` (see [`emit_block`]).
+    fn node(&mut self, node: &Node<'_>, indent: usize) -> io::Result<()> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        emit_block(&mut scratch, node, indent);
+        let written = self.text(&scratch);
+        self.scratch = scratch;
+        written
+    }
 }
 
 /// The comment and blank lines between an item's last value and the next item. They belong to no
@@ -109,10 +147,10 @@ fn content_end(node: &Node<'_>) -> usize {
     last_child.map_or(node.end, content_end)
 }
 
-fn write_results(out: &mut String, results: &[KrmResult]) {
+fn write_results(out: &mut Sink<'_, impl Write>, results: &[KrmResult]) -> io::Result<()> {
     if results.is_empty() {
-        return;
+        return Ok(());
     }
-    out.push_str("results:\n");
-    emit_block(out, &results::to_node(results), 0);
+    out.text("results:\n")?;
+    out.node(&results::to_node(results), 0)
 }
