@@ -58,6 +58,13 @@ pub struct Rendered<'a> {
 }
 
 impl Rendered<'_> {
+    /// The error and warning results, in the order they are reported.
+    pub fn problems(&self) -> impl Iterator<Item = &KrmResult> {
+        results::ordered(&self.results)
+            .into_iter()
+            .filter(|r| r.severity != Severity::Info)
+    }
+
     /// Write the output `ResourceList` to `sink`.
     pub fn write_to(&self, sink: &mut impl std::io::Write) -> std::io::Result<()> {
         write::write(&self.list, &self.outs, &self.results, sink)

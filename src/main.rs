@@ -86,6 +86,10 @@ fn run() -> anyhow::Result<ExitCode> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let rendered = llsd_ca_bundle::render(&input, now)?;
+    // kustomize, and so Argo CD, drop the results and show only stderr: say there what went wrong.
+    for problem in rendered.problems() {
+        eprintln!("llsd-ca-bundle: {problem}");
+    }
     rendered
         .write_to(&mut std::io::BufWriter::new(std::io::stdout().lock()))
         .context("writing stdout")?;

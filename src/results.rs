@@ -3,6 +3,7 @@
 use crate::meta::{FileRef, ObjRef, file_of};
 use crate::yaml::Node;
 use std::collections::HashSet;
+use std::fmt;
 
 /// How bad a result is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -112,13 +113,40 @@ impl KrmResult {
     }
 }
 
-/// The `results` list, errors first, then warnings, then infos, each in the order found. A result
-/// found twice (two LLSDs sharing one CA ConfigMap, say) is listed once.
-pub fn to_node(results: &[KrmResult]) -> Node<'_> {
+impl fmt::Display for KrmResult {
+    /// One line for a log: `error: Deployment ai/ls (deploy.yaml) spec.template: message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.severity.as_str())?;
+        if let Some(r) = &self.resource_ref {
+            write!(f, "{r} ")?;
+        }
+        if let Some(file) = &self.file {
+            write!(f, "({}) ", file.path)?;
+        }
+        if let Some(path) = &self.field_path {
+            write!(f, "{path}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// The results as they are reported: errors first, then warnings, then infos, each in the order
+/// found. A result found twice (two LLSDs sharing one CA ConfigMap, say) is listed once.
+pub fn ordered(results: &[KrmResult]) -> Vec<&KrmResult> {
     let mut seen = HashSet::with_capacity(results.len());
     let mut sorted: Vec<&KrmResult> = results.iter().filter(|r| seen.insert(*r)).collect();
     sorted.sort_by_key(|r| r.severity);
-    Node::seq(sorted.into_iter().map(KrmResult::to_node).collect())
+    sorted
+}
+
+/// The `results` list, in [`ordered`] order.
+pub fn to_node(results: &[KrmResult]) -> Node<'_> {
+    Node::seq(
+        ordered(results)
+            .into_iter()
+            .map(KrmResult::to_node)
+            .collect(),
+    )
 }
 
 /// True when any result is an error: the function then changes nothing and exits 1.

@@ -112,3 +112,35 @@ fn readme_example_is_what_kpt_sends_for_the_example_package() {
         "examples/resource-list.yaml is out of date: regenerate it with the command in its header"
     );
 }
+
+#[test]
+fn errors_and_warnings_are_also_told_on_stderr_one_line_each() {
+    // kustomize and Argo CD drop the results: stderr is all their users see.
+    let example =
+        std::fs::read_to_string(common::repo().join("examples/resource-list.yaml")).unwrap();
+    let broken = example.replace("configMapName: corporate-ca", "configMapName: corp-ca");
+    assert_ne!(broken, example, "the example names corporate-ca");
+    let out = common::run_function(broken.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("llsd-ca-bundle: error: LlamaStackDistribution ai/llama-stack")
+            && lines[0].contains("CA ConfigMap security/corp-ca not found")
+            && lines[0].contains("corporate-ca"),
+        "{err}"
+    );
+
+    // A run that succeeds tells its warnings, and keeps its infos to the results.
+    let out = common::run_function(example.as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.lines()
+            .all(|l| l.starts_with("llsd-ca-bundle: warning: ")),
+        "{err}"
+    );
+    assert!(err.contains("only private CAs"), "{err}");
+    assert!(!err.contains("mounted ConfigMap"), "{err}");
+}

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{repo, run_function};
+use common::{check_problems_told, repo, run_function};
 use std::fs;
 use std::path::Path;
 
@@ -46,12 +46,8 @@ fn check(case: &Path) -> Result<(), String> {
         .status
         .code()
         .ok_or(format!("{name}: killed by a signal"))?;
-    if !run.stderr.is_empty() {
-        return Err(format!(
-            "{name}: unexpected stderr: {}",
-            String::from_utf8_lossy(&run.stderr)
-        ));
-    }
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    check_problems_told(&stdout, &stderr).map_err(|e| format!("{name}: {e}"))?;
 
     if std::env::var_os(REGENERATE).is_some() {
         fs::write(case.join("expected.yaml"), &stdout).unwrap();

@@ -32,6 +32,32 @@ pub fn run_function(input: &[u8]) -> Output {
     child.wait_with_output().expect("wait for the function")
 }
 
+/// Checks that `stderr` tells each error and warning result of `stdout` on one line of its own,
+/// and nothing else: kustomize and Argo CD show their users stderr, not the results.
+pub fn check_problems_told(stdout: &str, stderr: &str) -> Result<(), String> {
+    let results = stdout.rsplit_once("\nresults:\n").map_or("", |(_, r)| r);
+    let counted = |severity: &str| {
+        results
+            .matches(&format!("\n  severity: {severity}\n"))
+            .count()
+    };
+    let told = |severity: &str| {
+        let prefix = format!("llsd-ca-bundle: {severity}: ");
+        stderr.lines().filter(|l| l.starts_with(&prefix)).count()
+    };
+    let (errors, warnings) = (counted("error"), counted("warning"));
+    if told("error") == errors
+        && told("warning") == warnings
+        && stderr.lines().count() == errors + warnings
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "stderr should tell the {errors} error and {warnings} warning results, one line each: {stderr}"
+        ))
+    }
+}
+
 /// The path of `tool` when it is on `PATH`. When it is not,
 /// prints why and returns `None` so the test can skip, or panics when CI requires it.
 pub fn tool(tool: &str) -> Option<PathBuf> {
