@@ -1,5 +1,7 @@
 //! Every name, path, key and limit the function reads or writes, in one place.
 
+/// API group of the objects the function serves.
+pub const LLSD_GROUP: &str = "llamastack.io";
 /// `apiVersion` of the objects the function serves.
 pub const LLSD_API_VERSION: &str = "llamastack.io/v1alpha1";
 /// `kind` of the objects the function serves.

@@ -65,6 +65,16 @@ pub fn reconcile<'a>(items: &[Node<'a>], config: &FnConfig, now: i64) -> Changes
             changes.results.push(error);
             continue;
         }
+        if llsd.name.is_empty() {
+            changes.results.push(
+                KrmResult::error(format!(
+                    "this {LLSD_KIND} has no metadata.name, so its Deployment and its managed ConfigMap cannot be named"
+                ))
+                .on(llsd.item)
+                .at("metadata.name"),
+            );
+            continue;
+        }
         match &llsd.ca {
             None => remove_injection(&index, &llsd, config, &mut changes),
             Some(Err(e)) => changes.results.push(
@@ -157,6 +167,9 @@ fn inject_llsd<'a>(
             changes.replaced.insert(at, edited);
         }
     }
+    if let Some(at) = managed::find(index, llsd) {
+        check_plain(&items[at])?;
+    }
     match managed::plan(index, llsd, &bundle.pem)? {
         Plan::Add(node) => changes
             .added_after
@@ -188,6 +201,10 @@ fn remove_injection<'a>(
     let items = index.items();
     let config_map = managed_config_map_name(&llsd.name);
     for &at in deployments_of(index, llsd) {
+        if let Err(error) = check_plain(&items[at]) {
+            changes.results.push(error);
+            continue;
+        }
         if let Some(edited) = rewrite::remove(&items[at], &config_map, config) {
             changes.results.push(
                 KrmResult::info(format!(

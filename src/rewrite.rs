@@ -192,46 +192,63 @@ pub fn remove<'a>(deployment: &Node<'a>, config_map: &str, config: &FnConfig) ->
         return None;
     }
     drop_if_empty(pod, "volumes");
-    let file = bundle_file(config);
     if let Some(containers) = pod.get_mut("containers").and_then(Node::as_seq_mut) {
         for container in containers {
+            // The variables pointed into the mount, wherever an earlier config put it: they go
+            // with it, whatever the current config says.
+            let mut files = Vec::new();
             if let Some(mounts) = container.get_mut("volumeMounts").and_then(Node::as_seq_mut) {
-                mounts.retain(|m| m.str_at(&["name"]) != Some(VOLUME_NAME));
+                mounts.retain(|m| {
+                    let ours = m.str_at(&["name"]) == Some(VOLUME_NAME);
+                    if let Some(dir) = m.str_at(&["mountPath"]).filter(|_| ours) {
+                        files.push(format!("{}/{BUNDLE_KEY}", dir.trim_end_matches('/')));
+                    }
+                    !ours
+                });
             }
             if let Some(env) = container.get_mut("env").and_then(Node::as_seq_mut) {
                 env.retain(|e| {
-                    let name = e.str_at(&["name"]).unwrap_or_default();
-                    !(config.env_vars.iter().any(|v| v == name)
-                        && e.str_at(&["value"]) == Some(file.as_str()))
+                    !e.str_at(&["value"])
+                        .is_some_and(|v| files.iter().any(|f| f == v))
                 });
             }
             drop_if_empty(container, "volumeMounts");
             drop_if_empty(container, "env");
         }
     }
-    if let Some(metadata) = edited
-        .get_mut("spec")
-        .and_then(|s| s.get_mut("template"))
-        .and_then(|t| t.get_mut("metadata"))
-    {
-        if let Some(annotations) = metadata.get_mut("annotations") {
-            if annotations
-                .str_at(&[config.hash_annotation.as_str()])
-                .is_some_and(|h| h.starts_with(HASH_PREFIX))
-            {
-                annotations.remove(&config.hash_annotation);
+    if let Some(template) = edited.get_mut("spec").and_then(|s| s.get_mut("template")) {
+        if let Some(metadata) = template.get_mut("metadata") {
+            if let Some(annotations) = metadata.get_mut("annotations") {
+                if annotations
+                    .str_at(&[config.hash_annotation.as_str()])
+                    .is_some_and(|h| h.starts_with(HASH_PREFIX))
+                {
+                    annotations.remove(&config.hash_annotation);
+                }
             }
+            drop_if_empty(metadata, "annotations");
         }
-        drop_if_empty(metadata, "annotations");
+        drop_if_empty(template, "metadata");
     }
     Some(edited)
 }
 
 /// Operator v0.3/v0.4 copied the CA into an `emptyDir` with an init container and mounted one file
 /// over the system path with `subPath`. That layout is replaced by the current one; this removes
-/// its parts and says which it found.
+/// its parts and says which it found. Only a pod with the init container or the source volume is
+/// taken for that layout: an `emptyDir` named `ca-bundle` alone is someone else's, and a conflict.
 fn migrate_legacy(pod: &mut Node<'_>) -> Vec<String> {
     let mut removed = Vec::new();
+    let named = |list: &str, name: &str| {
+        pod.get(list)
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .any(|n| n.str_at(&["name"]) == Some(name))
+    };
+    if !named("initContainers", LEGACY_INIT_CONTAINER) && !named("volumes", LEGACY_SOURCE_VOLUME) {
+        return removed;
+    }
     if let Some(init) = pod.get_mut("initContainers").and_then(Node::as_seq_mut) {
         let before = init.len();
         init.retain(|c| c.str_at(&["name"]) != Some(LEGACY_INIT_CONTAINER));
@@ -287,12 +304,25 @@ fn bundle_volume<'a>(config_map: &str) -> Node<'a> {
     ])
 }
 
-/// Replace the entry named `name` in place (keeping it when it already says the same), or append.
+/// Replace the entry named `name` in place (keeping it when it already says the same), or append;
+/// drop any later entry of that name, which would otherwise override it (the last one wins).
 fn upsert_named<'a>(list: &mut Vec<Node<'a>>, name: &str, entry: Node<'a>) {
-    match list.iter_mut().find(|e| e.str_at(&["name"]) == Some(name)) {
-        Some(old) if old.same_as(&entry) => {}
-        Some(old) => *old = entry,
-        None => list.push(entry),
+    let mut found = false;
+    list.retain_mut(|old| {
+        if old.str_at(&["name"]) != Some(name) {
+            return true;
+        }
+        if found {
+            return false;
+        }
+        found = true;
+        if !old.same_as(&entry) {
+            *old = entry.clone();
+        }
+        true
+    });
+    if !found {
+        list.push(entry);
     }
 }
 

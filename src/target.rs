@@ -3,7 +3,7 @@
 use crate::index::Index;
 use crate::llsd::Llsd;
 use crate::meta::name;
-use crate::names::{INSTANCE_LABEL, LLSD_KIND};
+use crate::names::{INSTANCE_LABEL, LLSD_GROUP, LLSD_KIND};
 use crate::results::KrmResult;
 use crate::yaml::Node;
 
@@ -17,14 +17,17 @@ pub fn deployments_of<'i>(index: &'i Index<'_, '_>, llsd: &Llsd<'_, '_>) -> &'i 
 }
 
 /// The names of the LLSDs that `deployment` answers to: its own name, the LLSDs among its
-/// ownerReferences, and its pod template's `app.kubernetes.io/instance` label.
+/// ownerReferences (of any version of the group), and its pod template's `app.kubernetes.io/instance` label.
 pub fn llsd_names<'n>(deployment: &'n Node<'_>) -> impl Iterator<Item = &'n str> {
     let owners = deployment
         .at(&["metadata", "ownerReferences"])
         .and_then(Node::as_seq)
         .unwrap_or_default()
         .iter()
-        .filter(|r| r.str_at(&["kind"]) == Some(LLSD_KIND))
+        .filter(|r| {
+            let group = r.str_at(&["apiVersion"]).and_then(|v| v.split_once('/'));
+            r.str_at(&["kind"]) == Some(LLSD_KIND) && group.map(|(g, _)| g) == Some(LLSD_GROUP)
+        })
         .filter_map(|r| r.str_at(&["name"]));
     let instance = deployment.str_at(&["spec", "template", "metadata", "labels", INSTANCE_LABEL]);
     name(deployment).into_iter().chain(owners).chain(instance)

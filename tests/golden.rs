@@ -74,6 +74,12 @@ fn check(case: &Path) -> Result<(), String> {
     }
     if code == 0 {
         let again = run_function(stdout.as_bytes());
+        if again.status.code() != Some(0) {
+            return Err(format!(
+                "{name}: the second run exited with {:?}",
+                again.status.code()
+            ));
+        }
         let again = String::from_utf8(again.stdout).unwrap();
         if without_results(&again) != without_results(&stdout) {
             return Err(format!(

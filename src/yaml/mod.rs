@@ -254,7 +254,8 @@ impl<'a> Node<'a> {
                         return Some(key.to_string());
                     }
                     if let Some(p) = v.find_duplicate_key() {
-                        return Some(format!("{key}.{p}"));
+                        let dot = if p.starts_with('[') { "" } else { "." };
+                        return Some(format!("{key}{dot}{p}"));
                     }
                 }
                 None
@@ -418,6 +419,17 @@ fn is_core_float(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_duplicate_key_is_named_by_its_path() {
+        let dup = |yaml| parse_document(yaml).unwrap().find_duplicate_key();
+        assert_eq!(dup("a: 1\nb: 2\n"), None);
+        assert_eq!(dup("a: 1\na: 2\n").as_deref(), Some("a"));
+        assert_eq!(
+            dup("spec:\n  containers:\n  - name: x\n    image: a\n    image: b\n").as_deref(),
+            Some("spec.containers[0].image")
+        );
+    }
 
     #[test]
     fn plain_scalars_resolve_like_yaml_1_2_core() {
