@@ -209,7 +209,7 @@ fn run(mut command: Command, input: &Path, output: &Path) -> Result<(Sample, i32
     let child = command
         .stdin(stdin)
         .stdout(stdout)
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("spawning {command:?}: {e}"))?;
     let (status, peak_kib) = wait4(child.id())?;

@@ -31,6 +31,7 @@ pub mod reconcile;
 pub mod resolve;
 pub mod results;
 pub mod rewrite;
+pub mod select;
 pub mod target;
 pub mod write;
 pub mod yaml;
@@ -86,9 +87,31 @@ pub fn run(input: &str, now: i64) -> Result<Output, NotAResourceList> {
 
 /// Run the function on `input`. `now` is Unix seconds, for certificate validity. Input that is not a
 /// `ResourceList` is an `Err`; every other problem is a result in the output.
+///
+/// Plain block-style input is scanned and only the items that matter are parsed ([`select`]).
+/// A run that way that ends in an error is run again on the list parsed whole, so that error
+/// messages can list everything that exists instead of what was missing.
 pub fn render(input: &str, now: i64) -> Result<Rendered<'_>, NotAResourceList> {
     let text = input.strip_prefix('\u{feff}').unwrap_or(input);
-    let list = ResourceList::parse(text)?;
+    if let Some(mut list) = ResourceList::scan(text)
+        && select::read_what_matters(&mut list)
+    {
+        let rendered = transform(list, now);
+        if rendered.exit_code == 0 {
+            return Ok(rendered);
+        }
+    }
+    render_whole(input, now)
+}
+
+/// Render the list parsed whole, every item read: what [`render`] does on input it cannot scan.
+pub fn render_whole(input: &str, now: i64) -> Result<Rendered<'_>, NotAResourceList> {
+    let text = input.strip_prefix('\u{feff}').unwrap_or(input);
+    Ok(transform(ResourceList::parse(text)?, now))
+}
+
+/// Check the function config, reconcile every LLSD, and settle what is written.
+fn transform(list: ResourceList<'_>, now: i64) -> Rendered<'_> {
     let count = list.items().len();
     let (outs, results) = match FnConfig::from_node(list.function_config()) {
         Ok(config) => reconcile::reconcile(list.items(), &config, now).into_outs(count),
@@ -112,10 +135,10 @@ pub fn render(input: &str, now: i64) -> Result<Rendered<'_>, NotAResourceList> {
     } else {
         (outs, results)
     };
-    Ok(Rendered {
+    Rendered {
         list,
         outs,
         results,
         exit_code: i32::from(failed),
-    })
+    }
 }

@@ -1,7 +1,12 @@
 //! Reads the `ResourceList` on stdin: its items as trees, its function config, and the layout of
 //! its text so that untouched items can be written back exactly as they came.
+//!
+//! Plain block-style input, the way kpt and kustomize write it, can also be [scanned]: its layout
+//! is read from its lines, and its items are parsed only when asked for ([`ResourceList::read_items`]).
+//!
+//! [scanned]: ResourceList::scan
 
-use crate::yaml::{Node, parse_document};
+use crate::yaml::{Node, Value, parse_document, parse_fragment};
 use std::fmt;
 use std::ops::Range;
 
@@ -12,8 +17,12 @@ pub const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
 pub struct ResourceList<'a> {
     /// The input text, without a byte-order mark.
     pub text: &'a str,
-    /// The top-level mapping.
+    /// The top-level mapping, its `items` taken out.
     pub root: Node<'a>,
+    /// The items; one not [read](ResourceList::read_items) yet stands as an empty mapping.
+    items: Vec<Node<'a>>,
+    /// Which items are parsed.
+    read: Vec<bool>,
     /// Where each part sits in `text`, when the input is block-style YAML whose parts can be
     /// copied; `None` for JSON and flow-style input, which is re-written as a whole.
     pub layout: Option<Layout>,
@@ -117,15 +126,106 @@ impl<'a> ResourceList<'a> {
         if layout.is_none() && !root.is_plain_data() {
             return fail("it is flow-style YAML or JSON with anchors, aliases or tags, which cannot be re-written".into());
         }
-        Ok(ResourceList { text, root, layout })
+        let mut root = root;
+        let items = root
+            .get_mut("items")
+            .and_then(Node::as_seq_mut)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        Ok(ResourceList {
+            text,
+            root,
+            read: vec![true; items.len()],
+            items,
+            layout,
+        })
+    }
+
+    /// Read the layout of plain block-style input from its lines, and parse only its top-level
+    /// keys other than `items`; no item is parsed yet. `None` when the input is not of that plain
+    /// shape or not a `ResourceList` as far as the scan can tell: [`ResourceList::parse`] then
+    /// reads it whole, and says what is wrong.
+    pub fn scan(text: &'a str) -> Option<Self> {
+        if text.len() > MAX_INPUT_BYTES {
+            return None;
+        }
+        let layout = Layout::scan(text)?;
+        let mut root = Node::map();
+        root.end = text.len();
+        let entries = root.as_map_mut()?;
+        for (i, (name, _)) in layout.keys.iter().enumerate() {
+            if name == "items" {
+                entries.push((Node::string("items"), Node::seq(Vec::new())));
+                continue;
+            }
+            let Value::Map(pairs) = parse_fragment(text, layout.key_span(i), 0).ok()?.value else {
+                return None;
+            };
+            let [(key, value)] = <[_; 1]>::try_from(pairs).ok()?;
+            if key.as_str() != Some(name) {
+                return None;
+            }
+            entries.push((key, value));
+        }
+        let api_version = root.str_at(&["apiVersion"]);
+        let is_list = matches!(
+            api_version,
+            Some("config.kubernetes.io/v1" | "config.kubernetes.io/v1beta1")
+        ) && root.str_at(&["kind"]) == Some("ResourceList");
+        if !is_list {
+            return None;
+        }
+        let items = layout
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let mut unread = Node::map();
+                unread.start = entry.body;
+                unread.end = layout.entry_span(i).end;
+                unread
+            })
+            .collect::<Vec<_>>();
+        Some(ResourceList {
+            text,
+            root,
+            read: vec![false; items.len()],
+            items,
+            layout: Some(layout),
+        })
+    }
+
+    /// Parse each item not read yet whose text `wanted` accepts. `false` when one of them cannot
+    /// be read on its own (an alias of an anchor in another item, say): the list must then be
+    /// [parsed](ResourceList::parse) whole.
+    pub fn read_items(&mut self, wanted: impl Fn(&str) -> bool) -> bool {
+        let Some(layout) = &self.layout else {
+            return true;
+        };
+        for (i, read) in self.read.iter_mut().enumerate() {
+            let span = layout.entry_span(i);
+            if *read || !wanted(&self.text[span.clone()]) {
+                continue;
+            }
+            // The item's lines, from its `-`, are a block sequence of one mapping; in the whole
+            // input, the top-level mapping holds that sequence.
+            let Ok(Value::Seq(seq)) = parse_fragment(self.text, span, 1).map(|n| n.value) else {
+                return false;
+            };
+            match <[_; 1]>::try_from(seq) {
+                Ok([item]) if item.as_map().is_some() => {
+                    self.items[i] = item;
+                    *read = true;
+                }
+                _ => return false,
+            }
+        }
+        true
     }
 
     /// The items, in order.
     pub fn items(&self) -> &[Node<'a>] {
-        self.root
-            .get("items")
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
+        &self.items
     }
 
     /// The function config, if the orchestrator sent one.
@@ -185,6 +285,102 @@ impl Layout {
         })
     }
 
+    /// The layout of plain block-style input, read from its lines alone: every top-level key a
+    /// plain `key:` at column 0, and `items` a block sequence whose every entry starts `- key:`
+    /// on its dash line, with all its other lines blank, comments, or indented at least as far as
+    /// its keys. `None` for anything else (flow style, tabs, CRs, document markers, quoted keys).
+    fn scan(text: &str) -> Option<Layout> {
+        if text.contains('\r') {
+            return None;
+        }
+        let mut keys: Vec<(String, usize)> = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut in_items = false;
+        let mut items_end = None;
+        let mut dash_column = None;
+        // The line of a `-` whose item starts on a later line (`- # comment`, or a bare `-`).
+        let mut dash_alone = None;
+        let mut at = 0;
+        for line in text.split_inclusive('\n') {
+            let start = at;
+            at += line.len();
+            let content = line.trim_start_matches(' ');
+            let indent = line.len() - content.len();
+            if content.starts_with('\t') {
+                return None;
+            }
+            let content = content.trim_end_matches('\n');
+            if content.is_empty() || content.starts_with('#') {
+                continue;
+            }
+            if indent == 0 && !content.starts_with('-') {
+                let (name, rest) = plain_key(content)?;
+                if in_items {
+                    items_end = Some(start);
+                    in_items = false;
+                }
+                if name == "items" {
+                    if !(rest.is_empty() || rest.starts_with('#')) || items_end.is_some() {
+                        return None;
+                    }
+                    in_items = true;
+                }
+                keys.push((name.to_string(), start));
+                continue;
+            }
+            if !in_items {
+                // A value line of the key above it.
+                if keys.is_empty() || indent == 0 {
+                    return None;
+                }
+                continue;
+            }
+            let dash = *dash_column.get_or_insert(indent);
+            if let Some(line) = dash_alone.take() {
+                // The first line of the item that the `-` above opened.
+                if indent <= dash {
+                    return None;
+                }
+                plain_key(content)?;
+                entries.push(Entry {
+                    line,
+                    body: start + indent,
+                    column: indent,
+                });
+            } else if indent == dash && (content == "-" || content.starts_with("- ")) {
+                let after_dash = content[1..].trim_start_matches(' ');
+                if after_dash.is_empty() || after_dash.starts_with('#') {
+                    dash_alone = Some(start);
+                    continue;
+                }
+                let body = start + indent + (content.len() - after_dash.len());
+                plain_key(after_dash)?;
+                entries.push(Entry {
+                    line: start,
+                    body,
+                    column: body - start,
+                });
+            } else if entries.last().is_none_or(|e| indent < e.column) {
+                return None;
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        if entries.is_empty()
+            || dash_alone.is_some()
+            || !keys.iter().all(|(name, _)| names.insert(name.as_str()))
+        {
+            return None;
+        }
+        let end = text.len();
+        Some(Layout {
+            keys,
+            end,
+            entries,
+            items_end: items_end.unwrap_or(end),
+            dash_column: dash_column?,
+        })
+    }
+
     /// The text span of item `i`, from its `-` line to the next item.
     pub fn entry_span(&self, i: usize) -> Range<usize> {
         let end = self.entries.get(i + 1).map_or(self.items_end, |e| e.line);
@@ -196,6 +392,21 @@ impl Layout {
         let end = self.keys.get(i + 1).map_or(self.end, |(_, line)| *line);
         self.keys[i].1..end
     }
+}
+
+/// A line that starts with a plain mapping key (letters, digits and `_./-`, then `:` and a space
+/// or the end): the key, and what follows the `:`, trimmed.
+fn plain_key(line: &str) -> Option<(&str, &str)> {
+    let len = line
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || b"_./-".contains(b))
+        .count();
+    let (key, rest) = line.split_at(len);
+    let rest = rest.strip_prefix(':')?;
+    if key.is_empty() || !(rest.is_empty() || rest.starts_with(' ')) {
+        return None;
+    }
+    Some((key, rest.trim()))
 }
 
 fn line_start(text: &str, at: usize) -> usize {

@@ -139,14 +139,10 @@ pub fn ordered(results: &[KrmResult]) -> Vec<&KrmResult> {
     sorted
 }
 
-/// The `results` list, in [`ordered`] order.
-pub fn to_node(results: &[KrmResult]) -> Node<'_> {
-    Node::seq(
-        ordered(results)
-            .into_iter()
-            .map(KrmResult::to_node)
-            .collect(),
-    )
+/// The entries of the `results` list, in [`ordered`] order, one at a time: a list with thousands
+/// of results is never held as one tree.
+pub fn to_nodes(results: &[KrmResult]) -> impl Iterator<Item = Node<'_>> {
+    ordered(results).into_iter().map(KrmResult::to_node)
 }
 
 /// True when any result is an error: the function then changes nothing and exits 1.

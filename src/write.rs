@@ -152,5 +152,9 @@ fn write_results(out: &mut Sink<'_, impl Write>, results: &[KrmResult]) -> io::R
         return Ok(());
     }
     out.text("results:\n")?;
-    out.node(&results::to_node(results), 0)
+    for result in results::to_nodes(results) {
+        out.text("- ")?;
+        out.node(&result, 2)?;
+    }
+    Ok(())
 }

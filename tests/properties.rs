@@ -8,6 +8,7 @@
 //!   changed, and the second run changes nothing, so it has none; a third run is the same as
 //!   the second in every byte.
 
+use llsd_ca_bundle::list::ResourceList;
 use proptest::prelude::*;
 use serde_yaml::Value;
 
@@ -560,4 +561,82 @@ fn every_generated_group_shape_is_rewritten() {
             }
         }
     }
+}
+
+/// The output of a run that reads only the items that matter, and of one that parses the list
+/// whole, as text and exit code.
+fn both_ways(input: &str) -> ((String, i32), (String, i32)) {
+    let text = |r: llsd_ca_bundle::Rendered<'_>| {
+        let mut out = Vec::new();
+        r.write_to(&mut out).unwrap();
+        (String::from_utf8(out).unwrap(), r.exit_code)
+    };
+    let lazy = llsd_ca_bundle::render(input, NOW).map(text);
+    let whole = llsd_ca_bundle::render_whole(input, NOW).map(text);
+    match (lazy, whole) {
+        (Ok(lazy), Ok(whole)) => (lazy, whole),
+        (lazy, whole) => panic!(
+            "refused one way only: {:?} / {:?}",
+            lazy.err().map(|e| e.to_string()),
+            whole.err().map(|e| e.to_string())
+        ),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn reading_only_what_matters_gives_what_reading_everything_gives(
+        items in proptest::collection::vec(item(), 1..9)
+    ) {
+        let input = resource_list(&render(&items));
+        prop_assert!(ResourceList::scan(&input).is_some(), "not scanned:\n{}", input);
+        let (lazy, whole) = both_ways(&input);
+        prop_assert_eq!(&lazy, &whole);
+        // And on the output, which holds rewritten items and results.
+        let (again_lazy, again_whole) = both_ways(&lazy.0);
+        prop_assert_eq!(again_lazy, again_whole);
+    }
+}
+
+/// Every golden case, sample and fuzz seed gives the same output read either way; most of them
+/// are plain block style, so the scan is what runs on them.
+#[test]
+fn the_committed_inputs_give_the_same_output_read_either_way() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut inputs = Vec::new();
+    for dir in ["testdata/cases", "fuzz/corpus/run", "../shared/samples"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let file = if path.is_dir() {
+                path.join("input.yaml")
+            } else {
+                path
+            };
+            if let Ok(text) = std::fs::read_to_string(&file) {
+                inputs.push((file, text));
+            }
+        }
+    }
+    let mut scanned = 0;
+    for (file, text) in &inputs {
+        let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+        scanned += usize::from(ResourceList::scan(body).is_some());
+        if llsd_ca_bundle::render_whole(text, NOW).is_err() {
+            assert!(llsd_ca_bundle::render(text, NOW).is_err(), "{file:?}");
+            continue;
+        }
+        let (lazy, whole) = both_ways(text);
+        assert_eq!(lazy, whole, "{file:?}");
+    }
+    assert!(inputs.len() >= 60, "only {} inputs", inputs.len());
+    assert!(
+        scanned * 2 > inputs.len(),
+        "only {scanned} of {} scanned",
+        inputs.len()
+    );
 }

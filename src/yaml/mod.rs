@@ -10,7 +10,7 @@ mod parse;
 
 pub use de::{DeError, from_node};
 pub use emit::{emit_block, plain_is_safe};
-pub use parse::{ParseError, parse_document};
+pub use parse::{MAX_DEPTH, ParseError, parse_document, parse_fragment};
 
 use std::borrow::Cow;
 

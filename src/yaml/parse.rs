@@ -4,9 +4,10 @@ use super::{Node, Scalar, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 /// Deeper nesting than any Kubernetes object needs; the limit keeps hostile input bounded.
-const MAX_DEPTH: usize = 128;
+pub const MAX_DEPTH: usize = 128;
 
 /// Why the input could not be read as one YAML document.
 #[derive(Debug)]
@@ -25,8 +26,23 @@ impl fmt::Display for ParseError {
 
 /// Parse `text` (no byte-order mark) as exactly one YAML document.
 pub fn parse_document(text: &str) -> Result<Node<'_>, ParseError> {
+    parse_fragment(text, 0..text.len(), 0)
+}
+
+/// Parse `text[range]` as exactly one YAML document, with node positions in `text`: for parts of
+/// a larger input that are read on their own. `enclosing` collections hold the part in the whole
+/// input, so that the nesting limit counts as it would there.
+pub fn parse_fragment(
+    text: &str,
+    range: Range<usize>,
+    enclosing: usize,
+) -> Result<Node<'_>, ParseError> {
+    let base = range.start;
+    let text = &text[range];
     let mut builder = Builder {
         text,
+        base,
+        enclosing,
         offsets: Offsets::new(text),
         stack: Vec::new(),
         children: Vec::new(),
@@ -104,7 +120,10 @@ struct Frame<'a> {
 /// Children pile up on one shared stack while their collection is open and move into a vector of
 /// exactly their number when it closes: no per-collection regrowth, no spare capacity kept.
 struct Builder<'a> {
+    /// The text parsed, and where it starts in the whole input.
     text: &'a str,
+    base: usize,
+    enclosing: usize,
     offsets: Offsets<'a>,
     stack: Vec<Frame<'a>>,
     children: Vec<Node<'a>>,
@@ -116,10 +135,11 @@ impl<'a> Builder<'a> {
         let start = self.offsets.byte(span.start.index());
         let end = self.offsets.byte(span.end.index());
         let flow = end > start;
+        let base = self.base;
         let node = |value, decorated| Node {
             value,
-            start,
-            end,
+            start: base + start,
+            end: base + end,
             flow,
             decorated,
         };
@@ -153,7 +173,7 @@ impl<'a> Builder<'a> {
                     node: mut n,
                     first_child,
                 }) => {
-                    n.end = end;
+                    n.end = base + end;
                     let mut children = self.children.drain(first_child..);
                     match &mut n.value {
                         Value::Seq(items) => *items = children.by_ref().collect(),
@@ -176,7 +196,7 @@ impl<'a> Builder<'a> {
     }
 
     fn open(&mut self, node: Node<'a>, span: Span) -> Result<(), ParseError> {
-        if self.stack.len() >= MAX_DEPTH {
+        if self.enclosing + self.stack.len() >= MAX_DEPTH {
             return Err(ParseError {
                 line: span.start.line(),
                 message: format!("nested deeper than {MAX_DEPTH} levels"),
