@@ -346,7 +346,10 @@ fn alias_bombs_in_flow_style_or_json_are_refused() {
         "{{apiVersion: config.kubernetes.io/v1, kind: ResourceList, bomb: {{{}}}, items: [{{kind: ConfigMap, data: *l8}}]}}",
         laughs(0).trim_end().replace('\n', ", ")
     );
-    refused(input.as_bytes(), &["anchors, aliases or tags"]);
+    refused(
+        input.as_bytes(),
+        &["anchors, aliases, tags or keys that are collections"],
+    );
 }
 
 #[test]
@@ -785,6 +788,42 @@ fn an_implied_null_in_a_flow_mapping_of_a_rewritten_deployment_stays_null() {
     let annotations = &deployment(&list)["metadata"]["annotations"];
     assert_eq!(annotations["note"], Value::Null, "{text}");
     assert_eq!(annotations["other"], "x", "{text}");
+}
+
+/// `? note` with no value gives `note` an implied null, which took the next `? ` as its text.
+#[test]
+fn an_implied_null_of_an_explicit_key_in_a_rewritten_deployment_stays_null() {
+    let input = group(TLS, &ca_data()).replace(
+        "    name: s\n    namespace: ai\n  spec:\n    template:",
+        "    name: s\n    namespace: ai\n    annotations:\n      ? note\n      ? other\n      : x\n  spec:\n    template:",
+    );
+    let text = output_reads_back(&input);
+    let list: Value = serde_yaml::from_str(&text).unwrap();
+    assert!(injected(&list), "{text}");
+    let annotations = &deployment(&list)["metadata"]["annotations"];
+    assert_eq!(annotations["note"], Value::Null, "{text}");
+    assert_eq!(annotations["other"], "x", "{text}");
+}
+
+/// A key that is itself a mapping cannot be written back as a block key: an item that has one is
+/// not rewritten, and a list that has one outside its items is refused.
+#[test]
+fn keys_that_are_collections_are_never_rewritten() {
+    let input = group(TLS, &ca_data()).replace(
+        "    name: s\n    namespace: ai\n  spec:\n    template:",
+        "    name: s\n    namespace: ai\n    annotations:\n      ? {a: b}\n      : x\n  spec:\n    template:",
+    );
+    let errors = error_results(&input);
+    assert!(
+        errors.iter().any(|e| e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("keys that are collections"))),
+        "{errors:?}"
+    );
+    refused(
+        b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- a: 1\n? {k: v}\n: x\n",
+        &["keys that are collections"],
+    );
 }
 
 /// A byte-order mark inside a multi-line string cannot sit in a literal block.

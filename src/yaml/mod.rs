@@ -226,16 +226,17 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// True when the node and every node below it is plain data: no anchor, alias or tag.
+    /// True when the node and every node below it is plain data that the emitter writes back
+    /// with the same meaning: no anchor, alias or tag, and no key that is a collection.
     pub fn is_plain_data(&self) -> bool {
         !self.decorated
             && match &self.value {
                 Value::Scalar(_) => true,
                 Value::Alias => false,
                 Value::Seq(items) => items.iter().all(Node::is_plain_data),
-                Value::Map(entries) => entries
-                    .iter()
-                    .all(|(k, v)| k.is_plain_data() && v.is_plain_data()),
+                Value::Map(entries) => entries.iter().all(|(k, v)| {
+                    matches!(k.value, Value::Scalar(_)) && k.is_plain_data() && v.is_plain_data()
+                }),
             }
     }
 

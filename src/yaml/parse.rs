@@ -145,7 +145,13 @@ impl<'a> Builder<'a> {
         };
         match event {
             Event::Scalar(value, style, anchor, tag) => {
-                let source = one_line_source(self.text, start, end, style);
+                // saphyr spans an implied empty value (`{a, b: c}`, `? a` then `? b`) over the
+                // indicator after it; no other plain scalar is empty.
+                let source = if style == ScalarStyle::Plain && value.is_empty() {
+                    Some("")
+                } else {
+                    one_line_source(self.text, start, end, style)
+                };
                 let value = borrow_if_verbatim(value, source, style);
                 let source = source.map(Cow::Borrowed);
                 let plain = style == ScalarStyle::Plain;
@@ -249,9 +255,6 @@ fn borrow_if_verbatim<'a>(
 fn one_line_source(text: &str, start: usize, end: usize, style: ScalarStyle) -> Option<&str> {
     let rest = text.get(start..)?;
     let len = match style {
-        // saphyr spans an implied empty value (`{a, b: c}`) over the `, ` or `}` after it; no
-        // plain scalar starts with a flow indicator, so that span holds no text of the scalar.
-        ScalarStyle::Plain if rest.starts_with([',', '[', ']', '{', '}']) => 0,
         ScalarStyle::Plain => end.checked_sub(start)?,
         ScalarStyle::SingleQuoted => closing_quote(rest, b'\'')?,
         ScalarStyle::DoubleQuoted => closing_quote(rest, b'"')?,
