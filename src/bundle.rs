@@ -17,6 +17,9 @@ pub const MAX_CERTIFICATES: usize = 1000;
 
 /// Largest bundle text, in bytes: the most data a ConfigMap can hold (1 MiB).
 pub const MAX_BUNDLE_BYTES: usize = 1024 * 1024;
+/// At most this many block errors, and as many block warnings, are told per CA bundle; the rest
+/// are counted. A ConfigMap of thousands of broken blocks must not become thousands of results.
+pub const MAX_TOLD: usize = 20;
 
 const CERTIFICATE: &str = "CERTIFICATE";
 
@@ -87,6 +90,11 @@ pub enum Warning {
     },
     /// No user certificate is a public root and no public roots were added.
     PrivateCasOnly,
+    /// More block warnings than [`MAX_TOLD`]: how many more.
+    Untold {
+        /// Warnings not told.
+        count: usize,
+    },
 }
 
 impl Warning {
@@ -97,7 +105,7 @@ impl Warning {
             | Self::NotYetValid { at, .. }
             | Self::NotCa { at, .. }
             | Self::IgnoredBlock { at, .. } => Some(at),
-            Self::PrivateCasOnly => None,
+            Self::PrivateCasOnly | Self::Untold { .. } => None,
         }
     }
 }
@@ -135,6 +143,10 @@ impl fmt::Display for Warning {
                 "the CA bundle holds only private CAs, and SSL_CERT_FILE replaces the system trust \
                  store, so public HTTPS from the pod will fail; set `useDefaultCAs: true` in the \
                  function config, or add the public roots to the ConfigMap",
+            ),
+            Self::Untold { count } => write!(
+                f,
+                "and {count} more warnings about blocks of this CA bundle, not listed"
             ),
         }
     }
@@ -176,6 +188,11 @@ pub enum BundleError {
         /// Distinct certificates found.
         count: usize,
     },
+    /// More block errors than [`MAX_TOLD`]: how many more.
+    Untold {
+        /// Errors not told.
+        count: usize,
+    },
     /// The bundle text is over [`MAX_BUNDLE_BYTES`].
     TooLarge {
         /// Size of the bundle text.
@@ -195,6 +212,7 @@ impl BundleError {
             | Self::PrivateKey { at, .. }
             | Self::MalformedPem { at, .. } => Some(at),
             Self::NoCertificates { .. }
+            | Self::Untold { .. }
             | Self::TooManyCertificates { .. }
             | Self::TooLarge { .. } => None,
         }
@@ -231,6 +249,10 @@ impl fmt::Display for BundleError {
                     write!(f, "; found only: {}", found.join(", "))
                 }
             }
+            Self::Untold { count } => write!(
+                f,
+                "and {count} more errors about blocks of this CA bundle, not listed"
+            ),
             Self::TooManyCertificates { count } => write!(
                 f,
                 "the CA bundle has {count} distinct certificates, more than the limit of \
@@ -265,8 +287,8 @@ pub fn build(
     now: i64,
     use_default_cas: bool,
 ) -> Result<CaBundle, Vec<BundleError>> {
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
+    let mut errors = Told::default();
+    let mut warnings = Told::default();
     let mut certs = DistinctCerts::default();
     let mut saw_certificate_block = false;
     let mut other_labels = Vec::new();
@@ -286,7 +308,7 @@ pub fn build(
                     }
                     match inspect(&block.der, &at, now) {
                         Ok(found) => {
-                            warnings.extend(found);
+                            found.into_iter().for_each(|w| warnings.push(w));
                             certs.insert(&block.der);
                         }
                         Err(reason) => errors.push(BundleError::NotACertificate { at, reason }),
@@ -320,6 +342,8 @@ pub fn build(
         }
     }
 
+    let mut errors = errors.into_vec(|count| BundleError::Untold { count });
+    let mut warnings = warnings.into_vec(|count| Warning::Untold { count });
     // A broken CERTIFICATE block already has its own error; "no certificate" would only repeat it.
     if !saw_certificate_block {
         errors.push(BundleError::NoCertificates {
@@ -362,6 +386,39 @@ pub fn build(
         user_count,
         warnings,
     })
+}
+
+/// Problems about blocks: the first [`MAX_TOLD`] kept, the rest only counted.
+struct Told<T> {
+    kept: Vec<T>,
+    untold: usize,
+}
+
+impl<T> Default for Told<T> {
+    fn default() -> Self {
+        Told {
+            kept: Vec::new(),
+            untold: 0,
+        }
+    }
+}
+
+impl<T> Told<T> {
+    fn push(&mut self, problem: T) {
+        if self.kept.len() < MAX_TOLD {
+            self.kept.push(problem);
+        } else {
+            self.untold += 1;
+        }
+    }
+
+    /// The kept problems, and one that says how many more there were.
+    fn into_vec(mut self, untold: impl FnOnce(usize) -> T) -> Vec<T> {
+        if self.untold > 0 {
+            self.kept.push(untold(self.untold));
+        }
+        self.kept
+    }
 }
 
 /// Certificates in first-seen order, each DER encoding once.
@@ -692,6 +749,22 @@ mod tests {
             label: "PUBLIC KEY".into(),
         };
         assert_eq!(cert_warnings(&bundle), [&warning]);
+    }
+
+    #[test]
+    fn thousands_of_bad_blocks_are_told_as_twenty_and_a_count() {
+        let broken = "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n".repeat(5000);
+        let found = errors(&[("ca-bundle.crt", &broken)]);
+        assert_eq!(found.len(), MAX_TOLD + 1, "{found:?}");
+        assert_eq!(
+            found[MAX_TOLD],
+            BundleError::Untold {
+                count: 5000 - MAX_TOLD
+            }
+        );
+        let ignored = format!("{}{CA}", PUBLIC_KEY.repeat(300));
+        let warnings = cert_warnings(&bundle(&[("ca-bundle.crt", &ignored)])).len();
+        assert_eq!(warnings, MAX_TOLD + 1);
     }
 
     #[test]

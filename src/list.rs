@@ -124,7 +124,7 @@ impl<'a> ResourceList<'a> {
         }
         let layout = Layout::find(text, &root);
         if layout.is_none() && !root.is_plain_data() {
-            return fail("it cannot be copied item by item (flow style, JSON or `?` keys) and holds anchors, aliases, tags or keys that are collections, which cannot be re-written".into());
+            return fail("it cannot be copied item by item (flow style, JSON or `?` keys) and holds anchors, aliases, tags, merge keys (<<) or keys that are collections, which cannot be re-written".into());
         }
         let mut root = root;
         let items = root

@@ -262,7 +262,7 @@ fn check_plain(item: &Node<'_>) -> Result<(), KrmResult> {
         return Err(error);
     }
     if !item.is_plain_data() {
-        return Err(KrmResult::error("uses YAML anchors, aliases, tags or keys that are collections, which this function does not rewrite; write it out in full").on(item));
+        return Err(KrmResult::error("uses YAML anchors, aliases, tags, merge keys (<<) or keys that are collections, which this function does not rewrite; write it out in full").on(item));
     }
     Ok(())
 }

@@ -348,7 +348,7 @@ fn alias_bombs_in_flow_style_or_json_are_refused() {
     );
     refused(
         input.as_bytes(),
-        &["anchors, aliases, tags or keys that are collections"],
+        &["anchors, aliases, tags, merge keys (<<) or keys that are collections"],
     );
 }
 
@@ -823,6 +823,21 @@ fn keys_that_are_collections_are_never_rewritten() {
     refused(
         b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- a: 1\n? {k: v}\n: x\n",
         &["keys that are collections"],
+    );
+}
+
+/// A merge key means something to kubectl's YAML 1.1 reader that it does not mean to YAML 1.2:
+/// a Deployment that uses one is not rewritten.
+#[test]
+fn a_merge_key_in_the_deployment_is_an_error_result() {
+    let input = group(TLS, &ca_data()).replace("image: x", "image: x\n          <<: {tty: true}");
+    assert!(input.contains("<<:"));
+    let errors = error_results(&input);
+    assert!(
+        errors.iter().any(|e| e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("merge keys (<<)"))),
+        "{errors:?}"
     );
 }
 

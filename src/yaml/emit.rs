@@ -122,20 +122,27 @@ pub fn plain_is_safe(s: &str) -> bool {
         && !s.ends_with([' ', ':'])
         && !s.contains(": ")
         && !s.contains(" #")
-        && s.chars().all(|c| !c.is_control() && c != '\u{feff}')
+        && s.chars().all(|c| c != '\t' && reads_as_itself(c))
+}
+
+/// True for a character that a YAML 1.1 reader takes as it is, unescaped: printable in YAML 1.1,
+/// not a line break there (U+0085, U+2028, U+2029), and no byte-order mark (allowed only before a
+/// document).
+fn reads_as_itself(c: char) -> bool {
+    matches!(c, '\t' | ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 
 /// A multi-line string as a literal block (`|`), when that keeps it exactly; false otherwise.
 fn write_literal(out: &mut String, s: &str, indent: usize) -> bool {
     let body = s.trim_end_matches('\n');
     let trailing = s.len() - body.len();
+    // A literal block takes its indentation from its first line with text, so that line must
+    // not start with white space of its own.
+    let first_text = body.split('\n').find(|line| !line.is_empty());
     let representable = s.contains('\n')
-        && !body.is_empty()
-        && !body.starts_with([' ', '\t'])
-        // A byte-order mark is no control character, but YAML allows it only before a document.
-        && body
-            .chars()
-            .all(|c| c == '\n' || c == '\t' || !(c.is_control() || c == '\u{feff}'));
+        && first_text.is_some_and(|line| !line.starts_with([' ', '\t']))
+        && body.chars().all(|c| c == '\n' || reads_as_itself(c));
     if !representable {
         return false;
     }
@@ -169,7 +176,7 @@ fn write_double_quoted(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() || c == '\u{feff}' => {
+            c if !reads_as_itself(c) => {
                 out.push_str(&format!("\\u{:04x}", u32::from(c)));
             }
             c => out.push(c),
@@ -233,12 +240,24 @@ mod tests {
             "line\nnext\n",
             " lead\nx",
             "x\n\n",
+            // A literal block would take its indentation from the first line with text.
+            "\n  set -e\n  echo start\n",
+            "\n\n  two\nx",
+            // Line breaks and non-characters to YAML 1.1, which must be escaped.
+            "line\u{2028}sep",
+            "para\u{2029}graph\nnext",
+            "x\u{fffe}y",
+            "next\u{85}line",
         ];
         let node = Node::map_of(vec![(
             "k",
             Node::seq(tricky.iter().map(|s| Node::string(*s)).collect()),
         )]);
         let text = emit(&node);
+        assert!(
+            !text.contains(['\u{2028}', '\u{2029}', '\u{fffe}', '\u{85}']),
+            "a YAML 1.1 reader cannot take:\n{text}"
+        );
         let back = parse_document(&text).unwrap();
         let items = back.get("k").unwrap().as_seq().unwrap();
         for (want, got) in tricky.iter().zip(items) {

@@ -227,16 +227,21 @@ impl<'a> Node<'a> {
     }
 
     /// True when the node and every node below it is plain data that the emitter writes back
-    /// with the same meaning: no anchor, alias or tag, and no key that is a collection.
+    /// with the same meaning: no anchor, alias or tag, no key that is a collection, and no merge
+    /// key (`<<`, which YAML 1.1 readers such as kubectl expand and YAML 1.2 does not).
     pub fn is_plain_data(&self) -> bool {
+        let plain_key = |k: &Node<'_>| match &k.value {
+            Value::Scalar(s) => !(s.plain && s.value == "<<"),
+            _ => false,
+        };
         !self.decorated
             && match &self.value {
                 Value::Scalar(_) => true,
                 Value::Alias => false,
                 Value::Seq(items) => items.iter().all(Node::is_plain_data),
-                Value::Map(entries) => entries.iter().all(|(k, v)| {
-                    matches!(k.value, Value::Scalar(_)) && k.is_plain_data() && v.is_plain_data()
-                }),
+                Value::Map(entries) => entries
+                    .iter()
+                    .all(|(k, v)| plain_key(k) && k.is_plain_data() && v.is_plain_data()),
             }
     }
 
