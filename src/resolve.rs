@@ -4,8 +4,9 @@ use crate::index::Index;
 use crate::llsd::{CA_BUNDLE_PATH, CaRef, KeyName, Llsd};
 use crate::meta::{name, namespace, qualified};
 use crate::results::KrmResult;
-use crate::yaml::{Node, from_node};
-use k8s_openapi::api::core::v1::ConfigMap;
+use crate::yaml::Node;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 
 /// The CA ConfigMap and the contents of the keys the LLSD names, in the LLSD's key order.
 pub struct Found<'n, 'a> {
@@ -111,11 +112,22 @@ fn has_hash_suffix(candidate: &str, name: &str) -> bool {
         })
 }
 
+/// The bytes of each key the LLSD names, from `data` or `binaryData`. Only those two maps are read,
+/// and of them only the keys named: the rest of the ConfigMap is none of the function's business,
+/// however it is written.
 fn read_keys(
     cm: &Node<'_>,
     llsd: &Llsd<'_, '_>,
     ca: &CaRef,
 ) -> Result<Vec<(KeyName, Vec<u8>)>, KrmResult> {
+    let wanted = qualified(&ca.namespace, &ca.name);
+    let fail = |field: String, problem: String| {
+        KrmResult::error(format!(
+            "CA ConfigMap {wanted} cannot be read: {field} {problem}"
+        ))
+        .on(cm)
+        .at(field)
+    };
     if let Some(key) = cm.find_duplicate_key() {
         return Err(KrmResult::error(format!(
             "the key {key} appears twice in the CA ConfigMap; which one is meant is unclear"
@@ -123,41 +135,76 @@ fn read_keys(
         .on(cm)
         .at(key));
     }
-    let view: ConfigMap = from_node(cm).map_err(|e| {
-        KrmResult::error(format!(
-            "CA ConfigMap {} cannot be read: {e}",
-            qualified(&ca.namespace, &ca.name)
-        ))
-        .on(cm)
-        .at(e.path)
-    })?;
-    let data = view.data.unwrap_or_default();
-    let binary = view.binary_data.unwrap_or_default();
+    let map = |field: &str| match cm.get(field) {
+        Some(node) if node.as_map().is_some() => Ok(Some(node)),
+        Some(node) if node.is_null() => Ok(None),
+        Some(node) => Err(fail(
+            field.to_string(),
+            format!("must be a mapping, found: {}", node.type_name()),
+        )),
+        None => Ok(None),
+    };
+    let (data, binary) = (map("data")?, map("binaryData")?);
     let mut sources = Vec::new();
     let mut missing = Vec::new();
     for key in &ca.keys {
-        match (data.get(key.as_str()), binary.get(key.as_str())) {
-            (Some(text), _) => sources.push((key.clone(), text.as_bytes().to_vec())),
-            (None, Some(bytes)) => sources.push((key.clone(), bytes.0.clone())),
-            (None, None) => missing.push(key.as_str()),
-        }
+        let (field, value) = match (
+            data.and_then(|d| d.get(key.as_str())),
+            binary.and_then(|b| b.get(key.as_str())),
+        ) {
+            (Some(value), _) => ("data", value),
+            (None, Some(value)) => ("binaryData", value),
+            (None, None) => {
+                missing.push(key.as_str());
+                continue;
+            }
+        };
+        let at = format!("{field}.{key}");
+        // The API server stores a key without a value as the empty string.
+        let text = match value.as_str() {
+            Some(text) => text,
+            None if value.is_null() => "",
+            None => {
+                return Err(fail(
+                    at,
+                    format!("must be a string, found: {}", value.type_name()),
+                ));
+            }
+        };
+        let bytes = if field == "data" {
+            text.as_bytes().to_vec()
+        } else {
+            // Like Kubernetes (Go's base64), line breaks in the base64 are ignored: `base64`
+            // wraps its output at 76 columns.
+            let joined: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+            STANDARD
+                .decode(joined)
+                .map_err(|e| fail(at, format!("is not base64 ({e})")))?
+        };
+        sources.push((key.clone(), bytes));
     }
     if missing.is_empty() {
         return Ok(sources);
     }
-    let present: Vec<String> = data
-        .keys()
-        .map(|k| k.to_string())
-        .chain(binary.keys().map(|k| format!("{k} (binaryData)")))
-        .collect();
+    let keys_of = |map: Option<&Node<'_>>| -> Vec<String> {
+        map.and_then(Node::as_map)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(k, _)| k.scalar_text().map(str::to_string))
+            .collect()
+    };
+    let mut present = keys_of(data);
+    present.sort();
+    let mut binary_keys = keys_of(binary);
+    binary_keys.sort();
+    present.extend(binary_keys.into_iter().map(|k| format!("{k} (binaryData)")));
     let has = if present.is_empty() {
         "it has no keys".to_string()
     } else {
         format!("it has: {}", present.join(", "))
     };
     Err(KrmResult::error(format!(
-        "CA ConfigMap {} has no key {}; {has}",
-        qualified(&ca.namespace, &ca.name),
+        "CA ConfigMap {wanted} has no key {}; {has}",
         missing.join(", ")
     ))
     .on(llsd.item)

@@ -373,13 +373,17 @@ fn alias_bombs_in_an_llsd_are_error_results() {
 fn alias_bombs_in_the_ca_config_map_are_error_results() {
     let body = format!("  data:\n{}    ca-bundle.crt: *l8\n", laughs(4));
     let errors = error_results(&group(TLS, &body));
-    // The CA ConfigMap is read whole, so the first anchor is at fault.
+    // Only the key the LLSD names is read, and it is an alias, not the text of a certificate.
     assert_result(
         &errors[0],
         "ConfigMap",
         "ca",
-        "data.l0",
-        &["ai/ca", "data.l0"],
+        "data.ca-bundle.crt",
+        &[
+            "ai/ca",
+            "data.ca-bundle.crt",
+            "must be a string, found: alias",
+        ],
     );
 }
 
