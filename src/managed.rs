@@ -3,10 +3,11 @@
 
 use crate::index::Index;
 use crate::llsd::Llsd;
-use crate::meta::{file_of, qualified};
+use crate::meta::{file_of, is_local_config, qualified};
 use crate::names::{
     BUNDLE_KEY, COMPONENT, COMPONENT_LABEL, INDEX_ANNOTATIONS, INSTANCE_LABEL, LLSD_KIND,
-    MANAGED_BY, MANAGED_BY_LABEL, PATH_ANNOTATIONS, managed_config_map_name,
+    LOCAL_CONFIG_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, PATH_ANNOTATIONS,
+    managed_config_map_name,
 };
 use crate::results::KrmResult;
 use crate::yaml::Node;
@@ -45,6 +46,16 @@ pub fn plan<'a>(
         return Ok(Plan::Add(new_config_map(llsd, pem)));
     };
     let existing = &index.items()[at];
+    if is_local_config(existing) {
+        return Err(KrmResult::error(format!(
+            "ConfigMap {} is marked {LOCAL_CONFIG_ANNOTATION}: \"true\", so it is never deployed, yet the \
+             Deployment of {LLSD_KIND} {} mounts it; remove the annotation",
+            qualified(&llsd.namespace, &managed_config_map_name(&llsd.name)),
+            qualified(&llsd.namespace, &llsd.name)
+        ))
+        .on(existing)
+        .at(format!("metadata.annotations.{LOCAL_CONFIG_ANNOTATION}")));
+    }
     if !is_ours(existing) {
         return Err(KrmResult::error(format!(
             "ConfigMap {} exists and was not made by this function (no label {MANAGED_BY_LABEL}: {MANAGED_BY}); \

@@ -32,6 +32,8 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "llsd-ca-bundle";
 /// Label naming the LLSD an object belongs to.
 pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+/// The longest label value Kubernetes takes, and so the longest LLSD name [`INSTANCE_LABEL`] holds.
+pub const MAX_LABEL_VALUE: usize = 63;
 /// Label naming an object's role.
 pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 /// Value of [`COMPONENT_LABEL`] on the managed ConfigMap.

@@ -6,8 +6,8 @@ use crate::config::FnConfig;
 use crate::index::Index;
 use crate::llsd::{self, CaRef, Llsd};
 use crate::managed::{self, Plan};
-use crate::meta::qualified;
-use crate::names::{LLSD_KIND, managed_config_map_name};
+use crate::meta::{is_local_config, qualified};
+use crate::names::{INSTANCE_LABEL, LLSD_KIND, MAX_LABEL_VALUE, managed_config_map_name};
 use crate::resolve;
 use crate::results::KrmResult;
 use crate::rewrite::{self, Injection};
@@ -65,14 +65,10 @@ pub fn reconcile<'a>(items: &[Node<'a>], config: &FnConfig, now: i64) -> Changes
             changes.results.push(error);
             continue;
         }
-        if llsd.name.is_empty() {
-            changes.results.push(
-                KrmResult::error(format!(
-                    "this {LLSD_KIND} has no metadata.name, so its Deployment and its managed ConfigMap cannot be named"
-                ))
-                .on(llsd.item)
-                .at("metadata.name"),
-            );
+        if let Some(problem) = unusable_name(&llsd.name) {
+            changes
+                .results
+                .push(KrmResult::error(problem).on(llsd.item).at("metadata.name"));
             continue;
         }
         match &llsd.ca {
@@ -216,7 +212,8 @@ fn remove_injection<'a>(
             changes.replaced.insert(at, edited);
         }
     }
-    if let Some(at) = managed::find(index, llsd).filter(|&at| managed::is_ours(&items[at])) {
+    let removable = |at: &usize| managed::is_ours(&items[*at]) && !is_local_config(&items[*at]);
+    if let Some(at) = managed::find(index, llsd).filter(removable) {
         changes.results.push(
             KrmResult::info(format!(
                 "removed ConfigMap {config_map}: {} no longer names a CA bundle",
@@ -226,6 +223,22 @@ fn remove_injection<'a>(
         );
         changes.removed.insert(at);
     }
+}
+
+/// Why the LLSD's name cannot name what the function writes for it, if it cannot.
+fn unusable_name(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some(format!(
+            "this {LLSD_KIND} has no metadata.name, so its Deployment and its managed ConfigMap cannot be named"
+        ));
+    }
+    (name.len() > MAX_LABEL_VALUE).then(|| {
+        format!(
+            "the name is {} characters long; the managed ConfigMap carries it as its {INSTANCE_LABEL} \
+             label, which Kubernetes limits to {MAX_LABEL_VALUE}",
+            name.len()
+        )
+    })
 }
 
 /// A result about the CA ConfigMap, pointing at the key that holds the block when there is one.

@@ -235,48 +235,50 @@ pub fn remove<'a>(deployment: &Node<'a>, config_map: &str, config: &FnConfig) ->
 
 /// Operator v0.3/v0.4 copied the CA into an `emptyDir` with an init container and mounted one file
 /// over the system path with `subPath`. That layout is replaced by the current one; this removes
-/// its parts and says which it found. Only a pod with the init container or the source volume is
-/// taken for that layout: an `emptyDir` named `ca-bundle` alone is someone else's, and a conflict.
+/// its parts and says which it found. It is recognised by its two halves together, the init
+/// container `ca-bundle-init` and the `emptyDir` volume `ca-bundle`, and only its own parts go: the
+/// source volume only as a ConfigMap volume, the `subPath` mount only of the `emptyDir`. Anything
+/// else with those names is someone else's, and left alone (or a conflict).
 fn migrate_legacy(pod: &mut Node<'_>) -> Vec<String> {
     let mut removed = Vec::new();
-    let named = |list: &str, name: &str| {
-        pod.get(list)
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
+    let named = |list: &str, name: &str| -> Option<&Node<'_>> {
+        pod.get(list)?
+            .as_seq()?
             .iter()
-            .any(|n| n.str_at(&["name"]) == Some(name))
+            .find(|n| n.str_at(&["name"]) == Some(name))
     };
-    if !named("initContainers", LEGACY_INIT_CONTAINER) && !named("volumes", LEGACY_SOURCE_VOLUME) {
+    let legacy = named("initContainers", LEGACY_INIT_CONTAINER).is_some()
+        && named("volumes", VOLUME_NAME).is_some_and(|v| v.get("emptyDir").is_some());
+    if !legacy {
         return removed;
     }
     if let Some(init) = pod.get_mut("initContainers").and_then(Node::as_seq_mut) {
-        let before = init.len();
         init.retain(|c| c.str_at(&["name"]) != Some(LEGACY_INIT_CONTAINER));
-        if init.len() < before {
-            removed.push(format!("init container {LEGACY_INIT_CONTAINER}"));
-        }
+        removed.push(format!("init container {LEGACY_INIT_CONTAINER}"));
     }
     drop_if_empty(pod, "initContainers");
     if let Some(volumes) = pod.get_mut("volumes").and_then(Node::as_seq_mut) {
-        let legacy = |v: &Node<'_>| {
-            let name = v.str_at(&["name"]);
-            name == Some(LEGACY_SOURCE_VOLUME)
-                || (name == Some(VOLUME_NAME) && v.get("emptyDir").is_some())
+        let ours = |v: &Node<'_>| match v.str_at(&["name"]) {
+            Some(VOLUME_NAME) => v.get("emptyDir").is_some(),
+            Some(LEGACY_SOURCE_VOLUME) => v.get("configMap").is_some(),
+            _ => false,
         };
-        for v in volumes.iter().filter(|v| legacy(v)) {
+        for v in volumes.iter().filter(|v| ours(v)) {
             removed.push(format!(
                 "volume {}",
                 v.str_at(&["name"]).unwrap_or_default()
             ));
         }
-        volumes.retain(|v| !legacy(v));
+        volumes.retain(|v| !ours(v));
     }
     if let Some(containers) = pod.get_mut("containers").and_then(Node::as_seq_mut) {
         for container in containers {
             if let Some(mounts) = container.get_mut("volumeMounts").and_then(Node::as_seq_mut) {
                 let before = mounts.len();
                 mounts.retain(|m| {
-                    !(m.str_at(&["mountPath"]) == Some(LEGACY_FILE) && m.get("subPath").is_some())
+                    !(m.str_at(&["name"]) == Some(VOLUME_NAME)
+                        && m.str_at(&["mountPath"]) == Some(LEGACY_FILE)
+                        && m.get("subPath").is_some())
                 });
                 if mounts.len() < before {
                     removed.push(format!("subPath mount at {LEGACY_FILE}"));
