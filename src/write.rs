@@ -122,9 +122,15 @@ impl<'w, W: Write> Sink<'w, W> {
 /// The comment and blank lines between an item's last value and the next item. They belong to no
 /// item, so a rewritten item must not take them away.
 fn trailing_comments<'t>(text: &'t str, item: &Node<'_>, span_end: usize) -> &'t str {
-    let after_value = text[content_end(item)..span_end]
-        .find('\n')
-        .map_or(span_end, |n| content_end(item) + n + 1);
+    let end = content_end(item);
+    // A block scalar ends at the start of the line after its last one; other values mid-line.
+    let after_value = if text[..end].ends_with('\n') {
+        end
+    } else {
+        text[end..span_end]
+            .find('\n')
+            .map_or(span_end, |n| end + n + 1)
+    };
     let mut start = span_end;
     for line in text[after_value..span_end].split_inclusive('\n').rev() {
         let trimmed = line.trim_start();

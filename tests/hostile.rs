@@ -845,6 +845,20 @@ fn a_merge_key_in_the_deployment_is_an_error_result() {
     );
 }
 
+/// A block scalar ends at the line after it, so a comment after a rewritten item that ends in
+/// one was taken for part of the value and dropped.
+#[test]
+fn a_comment_after_a_rewritten_item_that_ends_in_a_block_scalar_is_kept() {
+    let input = group(TLS, &ca_data()).replace(
+        "image: x",
+        "image: x\n          command:\n          - |\n            run\n\n# between items",
+    );
+    assert!(input.contains("# between items\n"), "{input}");
+    let (stdout, list) = succeeded(input.as_bytes());
+    assert!(injected(&list), "{stdout}");
+    assert!(stdout.contains("\n# between items\n"), "{stdout}");
+}
+
 /// A byte-order mark inside a multi-line string cannot sit in a literal block.
 #[test]
 fn a_byte_order_mark_inside_a_multi_line_string_is_escaped() {
