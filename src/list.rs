@@ -242,10 +242,7 @@ impl Layout {
             return None;
         }
         let trailing = text.get(root.end..)?;
-        if !trailing
-            .lines()
-            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-        {
+        if !trailing.lines().all(|l| is_blank_or_comment(l) || is_document_end(l)) {
             return None;
         }
         let mut keys = Vec::new();
@@ -300,6 +297,8 @@ impl Layout {
         let mut dash_column = None;
         // The line of a `-` whose item starts on a later line (`- # comment`, or a bare `-`).
         let mut dash_alone = None;
+        // The `...` line that ends the document; only comments may follow it.
+        let mut document_end = None;
         let mut at = 0;
         for line in text.split_inclusive('\n') {
             let start = at;
@@ -311,6 +310,17 @@ impl Layout {
             }
             let content = content.trim_end_matches('\n');
             if content.is_empty() || content.starts_with('#') {
+                continue;
+            }
+            if document_end.is_some() {
+                return None;
+            }
+            if indent == 0 && is_document_end(content) {
+                if in_items {
+                    items_end = Some(start);
+                    in_items = false;
+                }
+                document_end = Some(start);
                 continue;
             }
             if indent == 0 && !content.starts_with('-') {
@@ -371,7 +381,7 @@ impl Layout {
         {
             return None;
         }
-        let end = text.len();
+        let end = document_end.unwrap_or(text.len());
         Some(Layout {
             keys,
             end,
@@ -392,6 +402,17 @@ impl Layout {
         let end = self.keys.get(i + 1).map_or(self.end, |(_, line)| *line);
         self.keys[i].1..end
     }
+}
+
+fn is_blank_or_comment(line: &str) -> bool {
+    let content = line.trim();
+    content.is_empty() || content.starts_with('#')
+}
+
+/// The `...` marker that ends a YAML document, alone on its line or before a comment.
+fn is_document_end(line: &str) -> bool {
+    line.strip_prefix("...")
+        .is_some_and(|rest| is_blank_or_comment(rest) && (rest.is_empty() || rest.starts_with([' ', '\t', '\n'])))
 }
 
 /// A line that starts with a plain mapping key (letters, digits and `_./-`, then `:` and a space
