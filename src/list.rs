@@ -242,7 +242,10 @@ impl Layout {
             return None;
         }
         let trailing = text.get(root.end..)?;
-        if !trailing.lines().all(|l| is_blank_or_comment(l) || is_document_end(l)) {
+        if !trailing
+            .lines()
+            .all(|l| is_blank_or_comment(l) || is_document_end(l))
+        {
             return None;
         }
         let mut keys = Vec::new();
@@ -339,8 +342,10 @@ impl Layout {
                 continue;
             }
             if !in_items {
-                // A value line of the key above it.
-                if keys.is_empty() || indent == 0 {
+                // A value line of the key above it: indented, or an entry of a sequence at
+                // column 0 (`results:` as this function writes it).
+                let entry = content == "-" || content.starts_with("- ");
+                if keys.is_empty() || (indent == 0 && !entry) {
                     return None;
                 }
                 continue;
@@ -411,8 +416,9 @@ fn is_blank_or_comment(line: &str) -> bool {
 
 /// The `...` marker that ends a YAML document, alone on its line or before a comment.
 fn is_document_end(line: &str) -> bool {
-    line.strip_prefix("...")
-        .is_some_and(|rest| is_blank_or_comment(rest) && (rest.is_empty() || rest.starts_with([' ', '\t', '\n'])))
+    line.strip_prefix("...").is_some_and(|rest| {
+        is_blank_or_comment(rest) && (rest.is_empty() || rest.starts_with([' ', '\t', '\n']))
+    })
 }
 
 /// A line that starts with a plain mapping key (letters, digits and `_./-`, then `:` and a space

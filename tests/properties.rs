@@ -594,6 +594,8 @@ proptest! {
         prop_assert!(ResourceList::scan(&input).is_some(), "not scanned:\n{}", input);
         let (lazy, whole) = both_ways(&input);
         prop_assert_eq!(&lazy, &whole);
+        // What the function writes, results included, is scanned again on the next run.
+        prop_assert!(ResourceList::scan(&lazy.0).is_some(), "output not scanned:\n{}", lazy.0);
         // And on the output, which holds rewritten items and results.
         let (again_lazy, again_whole) = both_ways(&lazy.0);
         prop_assert_eq!(again_lazy, again_whole);
