@@ -5,6 +5,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// Set in CI: a test whose tool is missing fails instead of skipping.
 pub const REQUIRE_TOOLS: &str = "LLSD_REQUIRE_TOOLS";
@@ -19,7 +21,11 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs the function on `input` and returns what it did.
+/// Longer than any run takes, even of a debug build on the largest input a test feeds it: a run
+/// still going then hangs, and fails its test instead of the whole suite.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs the function on `input` and returns what it did; panics if it runs past [`RUN_LIMIT`].
 pub fn run_function(input: &[u8]) -> Output {
     let mut child = Command::new(binary())
         .stdin(Stdio::piped())
@@ -27,9 +33,24 @@ pub fn run_function(input: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the function binary");
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
     // A write error means the function closed stdin early; its exit status tells why.
-    let _ = child.stdin.take().unwrap().write_all(input);
-    child.wait_with_output().expect("wait for the function")
+    let writer = std::thread::spawn(move || drop(stdin.write_all(&input)));
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || drop(done.send(child.wait_with_output())));
+    match finished.recv_timeout(RUN_LIMIT) {
+        Ok(output) => {
+            writer.join().unwrap();
+            output.expect("wait for the function")
+        }
+        Err(_) => {
+            // SAFETY: kill(2) on the pid of our own child, which has not been reaped.
+            unsafe { libc::kill(libc::pid_t::try_from(pid).unwrap(), libc::SIGKILL) };
+            panic!("the function ran for over {RUN_LIMIT:?}");
+        }
+    }
 }
 
 /// Checks that `stderr` tells each error and warning result of `stdout` on one line of its own,
