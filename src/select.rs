@@ -26,37 +26,44 @@ pub fn read_what_matters(list: &mut ResourceList<'_>) -> bool {
     if !wanted.iter().all(|name| words(name).eq([name.as_str()])) {
         return false;
     }
-    list.read_items(|text| must_read(text) || words(text).any(|w| wanted.contains(w)))
+    list.read_items(|text| words(text).any(|w| wanted.contains(w)))
 }
 
-/// Items read whatever they name: those whose names may hide from [`words`], and those that may
-/// nest deeper than the parser allows, which must be refused as they would be when read whole.
+/// Items read whatever they name, in one pass over their text:
+/// - a backslash: escapes in a double-quoted scalar (`\x6c`, `\u006c`, an escaped line break)
+///   can spell a name that no run of its characters shows;
+/// - many `[` or `{`, or a deep indentation (a compact `- ` counts two columns): every level of
+///   nesting costs one of those, so only such an item can nest past the parser's limit, and it
+///   must be refused as it would be when the list is parsed whole.
 fn must_read(text: &str) -> bool {
-    may_hide_words(text) || may_nest_deeply(text)
+    let limit = MAX_DEPTH / 2;
+    let (mut openers, mut indent, mut at_line_start) = (0, 0, true);
+    for byte in text.bytes() {
+        match byte {
+            b'\\' => return true,
+            b'[' | b'{' => openers += 1,
+            b'\n' => {
+                (indent, at_line_start) = (0, true);
+                continue;
+            }
+            b' ' | b'-' if at_line_start => {
+                indent += 1;
+                continue;
+            }
+            _ => {}
+        }
+        if openers > limit || indent > limit {
+            return true;
+        }
+        at_line_start = false;
+    }
+    openers > limit || indent > limit
 }
 
 /// The words of `text`: runs of the characters Kubernetes names are made of, and `_`.
 fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || "-._".contains(c)))
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
         .filter(|w| !w.is_empty())
-}
-
-/// Escapes in a double-quoted scalar (`\x6c`, `\u006c`, an escaped line break) can spell a name
-/// that no run of its characters shows: such an item is always read.
-fn may_hide_words(text: &str) -> bool {
-    text.contains('\\')
-}
-
-/// Every level of nesting costs a `[` or `{`, or a column of indentation (a compact `- ` two):
-/// an item with few of both cannot reach the parser's limit.
-fn may_nest_deeply(text: &str) -> bool {
-    let limit = MAX_DEPTH / 2;
-    let flow_openers = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
-    let deepest_line = text.lines().map(|line| {
-        let rest = line.trim_start_matches([' ', '-']);
-        line.len() - rest.len()
-    });
-    flow_openers > limit || deepest_line.max().unwrap_or(0) > limit
 }
 
 #[cfg(test)]
