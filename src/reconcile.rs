@@ -34,7 +34,7 @@ impl<'a> Changes<'a> {
         for i in 0..count {
             if !self.removed.contains(&i) {
                 outs.push(match self.replaced.remove(&i) {
-                    Some(node) => Out::Replace(i, node),
+                    Some(node) => Out::Replace(i, Box::new(node)),
                     None => Out::Keep(i),
                 });
             }
@@ -43,7 +43,7 @@ impl<'a> Changes<'a> {
                     .remove(&i)
                     .unwrap_or_default()
                     .into_iter()
-                    .map(Out::Add),
+                    .map(|node| Out::Add(Box::new(node))),
             );
         }
         (outs, self.results)

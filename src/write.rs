@@ -6,14 +6,15 @@ use crate::results::{self, KrmResult};
 use crate::yaml::{Node, Value, emit_block};
 use std::io::{self, Write};
 
-/// One item of the output list.
+/// One item of the output list. Nodes are boxed: most entries are `Keep`, and a list of
+/// thousands should not carry a tree's size for each.
 pub enum Out<'a> {
     /// Input item `i`, unchanged.
     Keep(usize),
     /// Input item `i`, replaced by this node.
-    Replace(usize, Node<'a>),
+    Replace(usize, Box<Node<'a>>),
     /// A new item.
-    Add(Node<'a>),
+    Add(Box<Node<'a>>),
 }
 
 /// Write the output list to `sink`. Block-style input is copied and only changed items are
@@ -72,7 +73,7 @@ pub fn write(
                 .iter()
                 .map(|item| match item {
                     Out::Keep(i) => list.items()[*i].clone(),
-                    Out::Replace(_, node) | Out::Add(node) => node.clone(),
+                    Out::Replace(_, node) | Out::Add(node) => (**node).clone(),
                 })
                 .collect();
             root.set("items", Node::seq(items));
