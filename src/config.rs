@@ -1,8 +1,8 @@
 //! The function config: one type, built from every form an orchestrator sends, checked once.
 
 use crate::names::{
-    CONFIG_API_VERSION, CONFIG_KIND, DEFAULT_ENV_VARS, DEFAULT_HASH_ANNOTATION, DEFAULT_MOUNT_PATH,
-    SYSTEM_CERTS_DIR,
+    CONFIG_API_VERSION, CONFIG_KIND, CONFIG_MAP, DEFAULT_ENV_VARS, DEFAULT_HASH_ANNOTATION,
+    DEFAULT_MOUNT_PATH, SYSTEM_CERTS_DIR,
 };
 use crate::yaml::{Node, from_node};
 use serde::Deserialize;
@@ -63,7 +63,7 @@ impl FnConfig {
         let api_version = node.str_at(&["apiVersion"]).unwrap_or_default();
         let kind = node.str_at(&["kind"]).unwrap_or_default();
         let config = match (api_version, kind) {
-            ("v1", "ConfigMap") => Self::from_config_map(node)?,
+            CONFIG_MAP => Self::from_config_map(node)?,
             (CONFIG_API_VERSION, CONFIG_KIND) => {
                 let own: OwnKind =
                     from_node(node).map_err(|e| ConfigError::new(e.path, e.message))?;

@@ -3,7 +3,7 @@
 //! item: with an LLSD in every few dozen items, per-LLSD scans made the run quadratic.
 
 use crate::meta::{annotation, is_kind, is_local_config, name, namespace};
-use crate::names::PREVIOUS_NAMES_ANNOTATION;
+use crate::names::{CONFIG_MAP, DEPLOYMENT, PREVIOUS_NAMES_ANNOTATION};
 use crate::target;
 use crate::yaml::Node;
 use std::collections::HashMap;
@@ -37,7 +37,7 @@ impl<'n, 'a> Index<'n, 'a> {
         };
         for (i, item) in items.iter().enumerate() {
             let ns = namespace(item).unwrap_or_default();
-            if is_kind(item, "v1", "ConfigMap") {
+            if is_kind(item, CONFIG_MAP) {
                 let name = name(item).unwrap_or_default();
                 push(index.config_maps.entry(ns).or_default(), name, i);
                 push(&mut index.config_maps_in, ns, i);
@@ -47,7 +47,7 @@ impl<'n, 'a> Index<'n, 'a> {
                 for old in previous.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                     push(renamed, old, i);
                 }
-            } else if is_kind(item, "apps/v1", "Deployment") && !is_local_config(item) {
+            } else if is_kind(item, DEPLOYMENT) && !is_local_config(item) {
                 let of = index.deployments_of.entry(ns).or_default();
                 for llsd in target::llsd_names(item) {
                     push(of, llsd, i);

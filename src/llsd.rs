@@ -8,6 +8,8 @@ use std::fmt;
 
 /// Where the CA bundle field sits in an LLSD.
 pub const CA_BUNDLE_PATH: [&str; 4] = ["spec", "server", "tlsConfig", "caBundle"];
+/// [`CA_BUNDLE_PATH`] as a results' `field.path`.
+pub const CA_BUNDLE_FIELD: &str = "spec.server.tlsConfig.caBundle";
 
 /// A ConfigMap key that follows the Kubernetes rules, so it is safe as a file name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -109,7 +111,7 @@ pub fn find<'n, 'a>(items: &'n [Node<'a>]) -> Vec<Llsd<'n, 'a>> {
     items
         .iter()
         .enumerate()
-        .filter(|(_, item)| is_kind(item, LLSD_API_VERSION, LLSD_KIND))
+        .filter(|(_, item)| is_kind(item, (LLSD_API_VERSION, LLSD_KIND)))
         .map(|(index, item)| {
             let namespace = namespace(item).map(str::to_string);
             let ca = item
@@ -132,12 +134,11 @@ pub fn find<'n, 'a>(items: &'n [Node<'a>]) -> Vec<Llsd<'n, 'a>> {
 }
 
 fn read_ref(node: &Node<'_>, llsd_namespace: &Option<String>) -> Result<CaRef, RefError> {
-    let base = CA_BUNDLE_PATH.join(".");
     let at = |field: &str, message: String| {
         let field = if field.is_empty() {
-            base.clone()
+            CA_BUNDLE_FIELD.to_string()
         } else {
-            format!("{base}.{field}")
+            format!("{CA_BUNDLE_FIELD}.{field}")
         };
         RefError { field, message }
     };
@@ -220,6 +221,11 @@ fn read_ref(node: &Node<'_>, llsd_namespace: &Option<String>) -> Result<CaRef, R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_field_path_spells_the_tree_path() {
+        assert_eq!(CA_BUNDLE_PATH.join("."), CA_BUNDLE_FIELD);
+    }
     use crate::yaml::parse_document;
 
     fn ca_ref(ca_bundle: &str) -> Result<CaRef, RefError> {
@@ -310,9 +316,9 @@ mod tests {
         ] {
             let err = ca_ref(ca_bundle).unwrap_err();
             let want = if field.is_empty() {
-                CA_BUNDLE_PATH.join(".")
+                CA_BUNDLE_FIELD.to_string()
             } else {
-                format!("{}.{field}", CA_BUNDLE_PATH.join("."))
+                format!("{CA_BUNDLE_FIELD}.{field}")
             };
             assert_eq!(err.field, want, "{ca_bundle}");
             assert!(err.message.contains(text), "{ca_bundle}: {}", err.message);

@@ -49,7 +49,7 @@ pub struct FileRef {
 }
 
 /// True when the item is an object of this `apiVersion` and `kind`.
-pub fn is_kind(item: &Node<'_>, api_version: &str, kind: &str) -> bool {
+pub fn is_kind(item: &Node<'_>, (api_version, kind): (&str, &str)) -> bool {
     item.str_at(&["apiVersion"]) == Some(api_version) && item.str_at(&["kind"]) == Some(kind)
 }
 

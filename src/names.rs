@@ -39,6 +39,11 @@ pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 /// Value of [`COMPONENT_LABEL`] on the managed ConfigMap.
 pub const COMPONENT: &str = "ca-bundle";
 
+/// `apiVersion` and `kind` of a ConfigMap.
+pub const CONFIG_MAP: (&str, &str) = ("v1", "ConfigMap");
+/// `apiVersion` and `kind` of a Deployment.
+pub const DEPLOYMENT: (&str, &str) = ("apps/v1", "Deployment");
+
 /// `apiVersion` of the function's own config kind.
 pub const CONFIG_API_VERSION: &str = "fn.llamastack.io/v1alpha1";
 /// `kind` of the function's own config kind.

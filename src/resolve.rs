@@ -1,7 +1,7 @@
 //! Finds an LLSD's CA ConfigMap in the stream and reads the certificate bytes of its keys.
 
 use crate::index::Index;
-use crate::llsd::{CA_BUNDLE_PATH, CaRef, KeyName, Llsd};
+use crate::llsd::{CA_BUNDLE_FIELD, CaRef, KeyName, Llsd};
 use crate::meta::{name, namespace, qualified};
 use crate::results::KrmResult;
 use crate::yaml::Node;
@@ -50,7 +50,7 @@ fn renamed_info(llsd: &Llsd<'_, '_>, ca: &CaRef, cm: &Node<'_>) -> KrmResult {
         name(cm).unwrap_or_default()
     ))
     .on(llsd.item)
-    .at(format!("{}.configMapName", CA_BUNDLE_PATH.join(".")))
+    .at(format!("{CA_BUNDLE_FIELD}.configMapName"))
 }
 
 /// The missing-ConfigMap error, with the near misses a person would look for: a kustomize
@@ -96,7 +96,7 @@ fn not_found(index: &Index<'_, '_>, llsd: &Llsd<'_, '_>, ca: &CaRef) -> KrmResul
         "CA ConfigMap {wanted} not found in the input; {hint}"
     ))
     .on(llsd.item)
-    .at(format!("{}.configMapName", CA_BUNDLE_PATH.join(".")))
+    .at(format!("{CA_BUNDLE_FIELD}.configMapName"))
 }
 
 /// `name-` followed by the 10 lowercase alphanumerics kustomize's generators append.
@@ -208,5 +208,5 @@ fn read_keys(
         missing.join(", ")
     ))
     .on(llsd.item)
-    .at(format!("{}.configMapKeys", CA_BUNDLE_PATH.join("."))))
+    .at(format!("{CA_BUNDLE_FIELD}.configMapKeys")))
 }

@@ -4,6 +4,7 @@
 use crate::config::FnConfig;
 use crate::names::{BUNDLE_KEY, HASH_PREFIX, LLSD_KIND, VOLUME_NAME};
 use crate::results::KrmResult;
+use crate::target::CONTAINERS_PATH;
 use crate::yaml::Node;
 
 /// What to inject into one Deployment.
@@ -92,12 +93,12 @@ pub fn inject<'a>(
         None => volumes.push(volume),
     }
 
-    let containers_path = "spec.template.spec.containers";
+    let containers_path = CONTAINERS_PATH.join(".");
     let target = pod
         .get_mut("containers")
         .and_then(Node::as_seq_mut)
         .and_then(|c| c.get_mut(container))
-        .ok_or_else(|| shape(containers_path))?;
+        .ok_or_else(|| shape(&containers_path))?;
     let mount_field = format!("{containers_path}[{container}].volumeMounts");
     let mounts = target
         .seq_entry("volumeMounts")
