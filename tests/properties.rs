@@ -614,6 +614,12 @@ fn the_committed_inputs_give_the_same_output_read_either_way() {
         };
         for entry in entries {
             let path = entry.unwrap().path();
+            // Only the committed seeds: what a local fuzz run adds to the corpus may hold an
+            // unrelated item that is not YAML, which the scan copies as it came (see README).
+            let name = path.file_name().unwrap().to_string_lossy();
+            if dir.starts_with("fuzz") && !name.starts_with("seed-") {
+                continue;
+            }
             let file = if path.is_dir() {
                 path.join("input.yaml")
             } else {
