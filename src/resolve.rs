@@ -3,6 +3,7 @@
 use crate::index::Index;
 use crate::llsd::{CA_BUNDLE_FIELD, CaRef, KeyName, Llsd};
 use crate::meta::{name, namespace, qualified};
+use crate::names::LLSD_KIND;
 use crate::results::KrmResult;
 use crate::yaml::Node;
 use base64::Engine as _;
@@ -70,14 +71,7 @@ fn not_found(index: &Index<'_, '_>, llsd: &Llsd<'_, '_>, ca: &CaRef) -> KrmResul
         .map(|&i| qualified(&namespace(&items[i]).map(str::to_string), &ca.name))
         .collect();
     let hint = if let Some(hashed) = hashed {
-        format!(
-            "{} differs only by a kustomize hash suffix: kustomize does not know this field names a ConfigMap; \
-             add to kustomization.yaml `configurations: [llsd-ca-name-reference.yaml]` with a nameReference \
-             (kind: ConfigMap, fieldSpecs: [{{kind: {}, path: spec/server/tlsConfig/caBundle/configMapName}}]), \
-             or set `generatorOptions: {{disableNameSuffixHash: true}}`",
-            qualified(&ca.namespace, hashed),
-            crate::names::LLSD_KIND
-        )
+        hash_suffix_hint(llsd, ca, hashed)
     } else if !elsewhere.is_empty() {
         format!(
             "found {} in another namespace; set configMapNamespace",
@@ -97,6 +91,29 @@ fn not_found(index: &Index<'_, '_>, llsd: &Llsd<'_, '_>, ca: &CaRef) -> KrmResul
     ))
     .on(llsd.item)
     .at(format!("{CA_BUNDLE_FIELD}.configMapName"))
+}
+
+/// The CA ConfigMap came from a kustomize `configMapGenerator`, which appended a hash to its name,
+/// and the annotation that records the old name was lost (kustomize strips it from what it
+/// writes). kustomize rewrites a reference to the new name only when it knows the field names a
+/// ConfigMap, and only within one namespace, so the remedy depends on where the ConfigMap lives.
+fn hash_suffix_hint(llsd: &Llsd<'_, '_>, ca: &CaRef, hashed: &str) -> String {
+    let found = qualified(&ca.namespace, hashed);
+    let no_hash = "set `options: {disableNameSuffixHash: true}` on its configMapGenerator \
+                   (the hash annotation this function writes still rolls the pods when the CA changes)";
+    if ca.namespace == llsd.namespace {
+        format!(
+            "{found} differs only by a kustomize hash suffix: kustomize does not know this field names a \
+             ConfigMap; add to kustomization.yaml `configurations: [llsd-ca-name-reference.yaml]` with a \
+             nameReference (kind: ConfigMap, fieldSpecs: [{{kind: {LLSD_KIND}, path: \
+             spec/server/tlsConfig/caBundle/configMapName}}]), or {no_hash}"
+        )
+    } else {
+        format!(
+            "{found} differs only by a kustomize hash suffix, and kustomize never rewrites a reference \
+             to another namespace; {no_hash}"
+        )
+    }
 }
 
 /// `name-` followed by the 10 lowercase alphanumerics kustomize's generators append.

@@ -213,6 +213,75 @@ fn fn_config_kustomize_container_transformer_through_kubectl() {
     assert_runs_image_as_nobody(&runs[0]);
 }
 
+/// The CA ConfigMap made by a `configMapGenerator`, whose name kustomize suffixes with a hash,
+/// through `kubectl kustomize` and the container transformer. In another namespace than the LLSD,
+/// kustomize leaves the LLSD's reference alone and the function follows the old name that
+/// kustomize records on the renamed ConfigMap. In the LLSD's namespace, the `configurations`
+/// entry that the function's missing-ConfigMap error proposes makes kustomize rewrite the
+/// reference itself.
+#[test]
+fn kustomize_generated_ca_config_maps_are_found_under_their_hashed_names() {
+    let Some(kubectl) = tool("kubectl") else {
+        return;
+    };
+    let name_reference = "nameReference:\n- kind: ConfigMap\n  fieldSpecs:\n  - kind: LlamaStackDistribution\n    path: spec/server/tlsConfig/caBundle/configMapName\n";
+    for (namespace, configurations) in [("security", ""), ("ai", "llsd-ca-name-reference.yaml")] {
+        let tmp = TempDir::new(&format!("kustomize-generator-{namespace}"));
+        let stand_ins = StandIns::new(&tmp);
+        let app = kustomize_app(&tmp, "container");
+        std::fs::remove_file(app.join("ca-configmap.yaml")).unwrap();
+        std::fs::copy(
+            repo().join("testdata/certs/ca.pem"),
+            app.join("ca-bundle.crt"),
+        )
+        .unwrap();
+        let llsd = read(&app.join("llsd.yaml"));
+        let llsd = llsd.replace(
+            "configMapNamespace: security",
+            &format!("configMapNamespace: {namespace}"),
+        );
+        std::fs::write(app.join("llsd.yaml"), llsd).unwrap();
+        let mut kustomization = format!(
+            "resources: [deployment.yaml, llsd.yaml]\n\
+             configMapGenerator:\n\
+             - name: corporate-ca\n  namespace: {namespace}\n  files: [ca-bundle.crt]\n\
+             transformers: [llsd-ca-bundle.yaml]\n"
+        );
+        if !configurations.is_empty() {
+            std::fs::write(app.join(configurations), name_reference).unwrap();
+            kustomization.push_str(&format!("configurations: [{configurations}]\n"));
+        }
+        std::fs::write(app.join("kustomization.yaml"), kustomization).unwrap();
+
+        let out = run(Command::new(&kubectl)
+            .args(["kustomize", "--enable-alpha-plugins"])
+            .arg(&app)
+            .env("PATH", stand_ins.path()));
+        assert_success(
+            &out,
+            &format!("kubectl kustomize (generated CA in {namespace})"),
+        );
+        let docs = parse_stream(&String::from_utf8_lossy(&out.stdout));
+        let generated = docs
+            .iter()
+            .filter(|d| kind_of(d) == "ConfigMap")
+            .map(|d| str_of(&d["metadata"]["name"]))
+            .find(|n| n.starts_with("corporate-ca-"))
+            .expect("the generated CA ConfigMap");
+        let reference = get(
+            find_doc(&docs, "LlamaStackDistribution", "llama-stack"),
+            &["spec", "server", "tlsConfig", "caBundle", "configMapName"],
+        );
+        let expected_reference = if configurations.is_empty() {
+            "corporate-ca"
+        } else {
+            generated
+        };
+        assert_eq!(str_of(reference), expected_reference, "in {namespace}");
+        check_stream(&docs, &Expect::default());
+    }
+}
+
 /// There is no standalone kustomize here (no `go install`, no release download, not in
 /// Debian), so the exec form is checked for shape only: it is the container form's file with
 /// the runtime swapped, it names a binary kustomize finds on PATH, and kubectl accepts the
