@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{TempDir, binary, copy_dir, repo, tool};
+use common::{TempDir, binary, copy_dir, parse_stream, point_exec_at, repo, tool};
 use serde_yaml::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -1087,24 +1087,6 @@ fn plugin_command(plugin: &Value, which: &str) -> Vec<String> {
     words
 }
 
-/// Rewrites every `exec:` of a Kptfile to `binary`.
-fn point_exec_at(kptfile: &str, binary: &Path) -> String {
-    kptfile
-        .lines()
-        .map(|line| match line.find("exec: ") {
-            Some(at)
-                if line[..at]
-                    .trim_start_matches(' ')
-                    .trim_start_matches("- ")
-                    .is_empty() =>
-            {
-                format!("{}exec: {}\n", &line[..at], binary.display())
-            }
-            _ => format!("{line}\n"),
-        })
-        .collect()
-}
-
 fn run(cmd: &mut Command) -> Output {
     cmd.output()
         .unwrap_or_else(|err| panic!("start {cmd:?}: {err}"))
@@ -1173,13 +1155,6 @@ fn snapshot(pkg: &Path) -> BTreeMap<PathBuf, String> {
 fn is_yaml(path: &Path) -> bool {
     let name = path.file_name().unwrap().to_string_lossy();
     name == "Kptfile" || name.ends_with(".yaml") || name.ends_with(".yml")
-}
-
-fn parse_stream(text: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(text)
-        .map(|doc| serde::Deserialize::deserialize(doc).expect("YAML"))
-        .filter(|doc: &Value| !doc.is_null())
-        .collect()
 }
 
 fn yaml_file(path: &Path) -> Value {

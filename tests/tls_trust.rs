@@ -9,14 +9,17 @@
 //! under a temporary root, rebases the env's paths into that root, and runs `tests/tls_client.py`
 //! once per library with exactly that env. The negative cases (no env; a bundle rendered from the
 //! other CA) must fail with a certificate-verify error, which proves that it is the rendered bundle,
-//! not a system or certifi store, that makes the positive case work.
+//! not a system or certifi store, that makes the positive case work. A third test does the same
+//! with the files that real `kpt fn render` writes for the bundled example package.
 //!
-//! Needs `openssl` and `python3`, and the Python modules `requests` and `httpx`: each is skipped
+//! Needs `openssl`, `python3` and (for the example package) `kpt`, and the Python modules `requests` and `httpx`: each is skipped
 //! with a printed reason when missing, or fails the test when `LLSD_REQUIRE_TOOLS` is set.
 
 mod common;
 
-use common::{REQUIRE_TOOLS, TempDir, run_function, tool};
+use common::{
+    REQUIRE_TOOLS, TempDir, binary, copy_dir, parse_stream, point_exec_at, repo, run_function, tool,
+};
 use serde_yaml::Value;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
@@ -90,13 +93,20 @@ fn openssl(openssl: &Path, dir: &Path, args: &str) {
 }
 
 impl Pki {
-    fn generate(openssl_bin: &Path, dir: &Path) -> Pki {
+    /// Makes the PKI in `dir`; the server certificate is signed by `ca` (its PEM and key files)
+    /// when given, else by a CA made here.
+    fn generate(openssl_bin: &Path, dir: &Path, ca: Option<(&Path, &Path)>) -> Pki {
         std::fs::write(dir.join("openssl.cnf"), OPENSSL_CNF).expect("write openssl.cnf");
         let new_key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-        for (name, cn) in [
-            ("ca", "LLSD-TLS-test-CA"),
-            ("other-ca", "LLSD-TLS-unrelated-CA"),
-        ] {
+        let mut made = vec![("other-ca", "LLSD-TLS-unrelated-CA")];
+        match ca {
+            Some((pem, key)) => {
+                std::fs::copy(pem, dir.join("ca.pem")).expect("copy the CA");
+                std::fs::copy(key, dir.join("ca.key")).expect("copy the CA key");
+            }
+            None => made.push(("ca", "LLSD-TLS-test-CA")),
+        }
+        for (name, cn) in made {
             let args = format!(
                 "req -x509 -config openssl.cnf -extensions ca {new_key} \
                  -keyout {name}.key -out {name}.pem -days 3650 -subj /CN={cn}"
@@ -182,7 +192,7 @@ struct Server {
 impl Server {
     fn start(python: &Path, pki: &Pki, body: &str) -> Server {
         let mut child = Command::new(python)
-            .arg(common::repo().join("tests/tls_server.py"))
+            .arg(repo().join("tests/tls_server.py"))
             .arg(&pki.server_cert)
             .arg(&pki.server_key)
             .arg(body)
@@ -235,7 +245,7 @@ fn fetch(
     env: &[(String, OsString)],
 ) -> (Outcome, String) {
     let output = Command::new(python)
-        .arg(common::repo().join("tests/tls_client.py"))
+        .arg(repo().join("tests/tls_client.py"))
         .args([library, &server.url, body])
         .env_clear()
         .envs(env.iter().map(|(name, value)| (name, value)))
@@ -356,7 +366,12 @@ fn render_pod(ca_pem: &str, root: &Path) -> Vec<(String, OsString)> {
         String::from_utf8_lossy(&output.stderr)
     );
     let list: Value = serde_yaml::from_str(&stdout).expect("the output is YAML");
-    let items = seq_at(&list, &["items"]);
+    lay_out_pod(seq_at(&list, &["items"]), root)
+}
+
+/// Lays out the volumes of the LLSD's Deployment among `items` under `root` as the kubelet would,
+/// and returns its server container's env rebased into `root`.
+fn lay_out_pod(items: &[Value], root: &Path) -> Vec<(String, OsString)> {
     let deployment = items
         .iter()
         .find(|item| {
@@ -474,7 +489,7 @@ fn write_configmap_volume(dir: &Path, files: &[(String, String)]) {
 /// Everything the tests need, or `None` (skipped) when a tool is missing.
 struct Setup {
     server: Server, // first, so that it is dropped (killed) before its directory is removed
-    _dir: TempDir,
+    dir: TempDir,
     python: PathBuf,
     libraries: Vec<&'static str>,
     pki: Pki,
@@ -483,7 +498,8 @@ struct Setup {
 }
 
 impl Setup {
-    fn new(label: &str) -> Option<Setup> {
+    /// `ca` (PEM and key files) signs the server certificate; `None` makes a CA.
+    fn new(label: &str, ca: Option<(&Path, &Path)>) -> Option<Setup> {
         let openssl_bin = tool("openssl")?;
         let python = python()?;
         let mut libraries = Vec::new();
@@ -495,13 +511,13 @@ impl Setup {
         let dir = TempDir::new(label);
         let pki_dir = dir.path().join("pki");
         std::fs::create_dir(&pki_dir).unwrap();
-        let pki = Pki::generate(&openssl_bin, &pki_dir);
+        let pki = Pki::generate(&openssl_bin, &pki_dir, ca);
         let body = format!("hello from the private-CA server of {label}");
         let server = Server::start(&python, &pki, &body);
         let root = dir.path().join("pod");
         Some(Setup {
             root,
-            _dir: dir,
+            dir,
             python,
             libraries,
             pki,
@@ -550,29 +566,15 @@ fn assert_all(case: &str, results: &[(&str, Outcome, String)], expected: impl Fn
     }
 }
 
-/// The rendered env names these variables; the library matrix below depends on them.
-fn rendered_var<'a>(env: &'a [(String, OsString)], name: &str) -> &'a (String, OsString) {
-    env.iter()
-        .find(|(var, _)| var == name)
-        .unwrap_or_else(|| panic!("the rendered container env has no {name}: {env:?}"))
-}
-
-#[test]
-fn the_rendered_bundle_and_only_it_makes_python_clients_trust_the_private_ca() {
-    let Some(setup) = Setup::new("tls-trust") else {
-        return;
-    };
-
-    // The pod as rendered: every client verifies the server.
-    let env = render_pod(&setup.pki.ca_pem, &setup.pod_root("trusted"));
-    assert_all(
-        "rendered bundle of the server's CA",
-        &setup.fetch_all(&env),
-        |_| Outcome::Ok,
-    );
-
-    // The same files without the rendered env: the system and certifi stores do not know the
-    // private CA, so it is the env that points the clients at the bundle.
+/// With `env`, every client verifies the server; with the same files but without the variables
+/// that point into the pod's mounts, none does: the system and certifi stores do not know the
+/// private CA, so it is the rendered env that points the clients at the bundle.
+fn assert_the_rendered_env_and_only_it_trusts(
+    setup: &Setup,
+    env: &[(String, OsString)],
+    case: &str,
+) {
+    assert_all(case, &setup.fetch_all(env), |_| Outcome::Ok);
     let without: Vec<_> = env
         .iter()
         .filter(|(_, value)| !Path::new(value).starts_with(&setup.root))
@@ -583,10 +585,27 @@ fn the_rendered_bundle_and_only_it_makes_python_clients_trust_the_private_ca() {
         "the rendered env points at no mounted file: {env:?}"
     );
     assert_all(
-        "same pod without the rendered env",
+        &format!("{case}, without the rendered env"),
         &setup.fetch_all(&without),
         |_| Outcome::VerifyError,
     );
+}
+
+/// The rendered env names these variables; the library matrix below depends on them.
+fn rendered_var<'a>(env: &'a [(String, OsString)], name: &str) -> &'a (String, OsString) {
+    env.iter()
+        .find(|(var, _)| var == name)
+        .unwrap_or_else(|| panic!("the rendered container env has no {name}: {env:?}"))
+}
+
+#[test]
+fn the_rendered_bundle_and_only_it_makes_python_clients_trust_the_private_ca() {
+    let Some(setup) = Setup::new("tls-trust", None) else {
+        return;
+    };
+
+    let env = render_pod(&setup.pki.ca_pem, &setup.pod_root("trusted"));
+    assert_the_rendered_env_and_only_it_trusts(&setup, &env, "rendered bundle of the server's CA");
 
     // A bundle rendered from an unrelated CA: the clients do read the bundle's content.
     let other = render_pod(&setup.pki.other_ca_pem, &setup.pod_root("other-ca"));
@@ -599,7 +618,7 @@ fn the_rendered_bundle_and_only_it_makes_python_clients_trust_the_private_ca() {
 
 #[test]
 fn each_python_library_reads_its_own_variable_of_the_rendered_env() {
-    let Some(setup) = Setup::new("tls-vars") else {
+    let Some(setup) = Setup::new("tls-vars", None) else {
         return;
     };
     let env = render_pod(&setup.pki.ca_pem, &setup.pod_root("trusted"));
@@ -641,4 +660,43 @@ fn each_python_library_reads_its_own_variable_of_the_rendered_env() {
             _ => Outcome::VerifyError,
         },
     );
+}
+
+/// What the README's first steps give a newcomer: `kpt fn render` on the bundled example package
+/// writes files that, mounted as the kubelet would, make every client trust a server whose
+/// certificate the example's CA (`testdata/certs/ca.pem`, whose key is committed for tests) signed.
+#[test]
+fn the_example_package_rendered_by_kpt_makes_python_clients_trust_its_ca() {
+    let Some(kpt) = tool("kpt") else { return };
+    let certs = repo().join("testdata/certs");
+    let ca = (certs.join("ca.pem"), certs.join("ca.key"));
+    let Some(setup) = Setup::new("tls-kpt", Some((&ca.0, &ca.1))) else {
+        return;
+    };
+    let pkg = setup.dir.path().join("pkg");
+    copy_dir(&repo().join("examples/llama-stack"), &pkg);
+    let kptfile = pkg.join("Kptfile");
+    let pointed = point_exec_at(&std::fs::read_to_string(&kptfile).unwrap(), &binary());
+    std::fs::write(&kptfile, pointed).unwrap();
+    let out = Command::new(kpt)
+        .args(["fn", "render", "--allow-exec"])
+        .arg(&pkg)
+        .output()
+        .expect("run kpt");
+    assert!(
+        out.status.success(),
+        "kpt fn render failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut items = Vec::new();
+    for entry in std::fs::read_dir(&pkg).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            items.extend(parse_stream(&std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    let env = lay_out_pod(&items, &setup.pod_root("kpt-rendered"));
+    assert_the_rendered_env_and_only_it_trusts(&setup, &env, "example package rendered by kpt");
 }

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // Each test crate uses its own part of this module.
 
+use serde_yaml::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -139,4 +140,30 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("copy file");
         }
     }
+}
+
+/// Rewrites every `exec:` of a Kptfile to `binary`.
+pub fn point_exec_at(kptfile: &str, binary: &Path) -> String {
+    kptfile
+        .lines()
+        .map(|line| match line.find("exec: ") {
+            Some(at)
+                if line[..at]
+                    .trim_start_matches(' ')
+                    .trim_start_matches("- ")
+                    .is_empty() =>
+            {
+                format!("{}exec: {}\n", &line[..at], binary.display())
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect()
+}
+
+/// Every document of a YAML stream, empty ones left out.
+pub fn parse_stream(text: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|doc| serde::Deserialize::deserialize(doc).expect("YAML"))
+        .filter(|doc: &Value| !doc.is_null())
+        .collect()
 }
