@@ -64,14 +64,17 @@ impl<'n, 'a> Index<'n, 'a> {
 
     /// The first ConfigMap with this namespace and name.
     pub fn config_map(&self, namespace: Option<&str>, name: &str) -> Option<usize> {
-        lookup(&self.config_maps, namespace, name).first().copied()
+        self.config_maps(namespace, name).first().copied()
     }
 
-    /// The first ConfigMap in this namespace that kustomize renamed from `name`.
-    pub fn config_map_renamed_from(&self, namespace: Option<&str>, name: &str) -> Option<usize> {
+    /// Every ConfigMap with this namespace and name: more than one is a broken package.
+    pub fn config_maps(&self, namespace: Option<&str>, name: &str) -> &[usize] {
+        lookup(&self.config_maps, namespace, name)
+    }
+
+    /// The ConfigMaps in this namespace that kustomize renamed from `name`.
+    pub fn config_maps_renamed_from(&self, namespace: Option<&str>, name: &str) -> &[usize] {
         lookup(&self.config_maps_by_previous_name, namespace, name)
-            .first()
-            .copied()
     }
 
     /// The ConfigMaps in this namespace.
@@ -146,10 +149,7 @@ mod tests {
         let index = Index::new(&items);
         assert_eq!(index.config_map(Some("sec"), "ca"), None);
         assert_eq!(index.config_map(None, "ca"), Some(1));
-        assert_eq!(
-            index.config_map_renamed_from(Some("sec"), "ca-old"),
-            Some(0)
-        );
+        assert_eq!(index.config_maps_renamed_from(Some("sec"), "ca-old"), [0]);
         assert_eq!(index.config_maps_in(Some("sec")), [0]);
         assert_eq!(index.config_maps_named("ca"), [1]);
     }

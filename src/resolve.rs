@@ -2,7 +2,7 @@
 
 use crate::index::Index;
 use crate::llsd::{CA_BUNDLE_FIELD, CaRef, KeyName, Llsd};
-use crate::meta::{name, namespace, qualified};
+use crate::meta::{file_of, name, namespace, qualified};
 use crate::names::LLSD_KIND;
 use crate::results::KrmResult;
 use crate::yaml::Node;
@@ -26,12 +26,14 @@ pub fn resolve<'n, 'a>(
     ca: &CaRef,
 ) -> Result<Found<'n, 'a>, KrmResult> {
     let namespace = ca.namespace.as_deref();
-    let (at, renamed) = match index.config_map(namespace, &ca.name) {
-        Some(at) => (at, None),
-        None => match index.config_map_renamed_from(namespace, &ca.name) {
-            Some(at) => (at, Some(renamed_info(llsd, ca, &index.items()[at]))),
-            None => return Err(not_found(index, llsd, ca)),
-        },
+    let (at, renamed) = match (
+        index.config_maps(namespace, &ca.name),
+        index.config_maps_renamed_from(namespace, &ca.name),
+    ) {
+        ([at], _) => (*at, None),
+        ([], [at]) => (*at, Some(renamed_info(llsd, ca, &index.items()[*at]))),
+        ([], []) => return Err(not_found(index, llsd, ca)),
+        ([], several) | (several, _) => return Err(ambiguous(index, llsd, ca, several)),
     };
     let item = &index.items()[at];
     let sources = read_keys(item, llsd, ca)?;
@@ -54,6 +56,53 @@ fn renamed_info(llsd: &Llsd<'_, '_>, ca: &CaRef, cm: &Node<'_>) -> KrmResult {
     .at(format!("{CA_BUNDLE_FIELD}.configMapName"))
 }
 
+/// Several ConfigMaps answer to the LLSD's reference (the same object twice, or two that kustomize
+/// renamed from the same name). Picking one would build a bundle that may not be the one that
+/// lands in the cluster, where the last applied wins.
+fn ambiguous(
+    index: &Index<'_, '_>,
+    llsd: &Llsd<'_, '_>,
+    ca: &CaRef,
+    several: &[usize],
+) -> KrmResult {
+    let items = index.items();
+    let found: Vec<String> = several
+        .iter()
+        .map(|&i| {
+            let item = &items[i];
+            let at = qualified(
+                &namespace(item).map(str::to_string),
+                name(item).unwrap_or_default(),
+            );
+            match file_of(item) {
+                Some(file) => format!("{at} ({})", file.path),
+                None => format!("{at} (items[{i}])"),
+            }
+        })
+        .collect();
+    KrmResult::error(format!(
+        "CA ConfigMap {} is ambiguous: {} ConfigMaps answer to it, {}; keep one",
+        qualified(&ca.namespace, &ca.name),
+        found.len(),
+        listed(&found)
+    ))
+    .on(llsd.item)
+    .at(format!("{CA_BUNDLE_FIELD}.configMapName"))
+}
+
+/// At most [`MAX_LISTED`] names, then how many more: a namespace of thousands of ConfigMaps must
+/// not make a message of thousands of names.
+fn listed(names: &[impl AsRef<str>]) -> String {
+    let shown: Vec<&str> = names.iter().take(MAX_LISTED).map(AsRef::as_ref).collect();
+    match names.len().saturating_sub(MAX_LISTED) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+/// How many names a message lists.
+const MAX_LISTED: usize = 20;
+
 /// The missing-ConfigMap error, with the near misses a person would look for: a kustomize
 /// hash-suffixed copy, the same name in another namespace, or the ConfigMaps that do exist.
 fn not_found(index: &Index<'_, '_>, llsd: &Llsd<'_, '_>, ca: &CaRef) -> KrmResult {
@@ -75,16 +124,13 @@ fn not_found(index: &Index<'_, '_>, llsd: &Llsd<'_, '_>, ca: &CaRef) -> KrmResul
     } else if !elsewhere.is_empty() {
         format!(
             "found {} in another namespace; set configMapNamespace",
-            elsewhere.join(", ")
+            listed(&elsewhere)
         )
     } else if same_namespace.is_empty() {
         "there is no ConfigMap in that namespace in the input; add the CA ConfigMap to the package"
             .to_string()
     } else {
-        format!(
-            "ConfigMaps in that namespace: {}",
-            same_namespace.join(", ")
-        )
+        format!("ConfigMaps in that namespace: {}", listed(&same_namespace))
     };
     KrmResult::error(format!(
         "CA ConfigMap {wanted} not found in the input; {hint}"
@@ -169,7 +215,14 @@ fn read_keys(
             data.and_then(|d| d.get(key.as_str())),
             binary.and_then(|b| b.get(key.as_str())),
         ) {
-            (Some(value), _) => ("data", value),
+            (Some(_), Some(_)) => {
+                return Err(fail(
+                    format!("binaryData.{key}"),
+                    "is also in data; the API server refuses a key in both, so which is meant is unclear"
+                        .to_string(),
+                ));
+            }
+            (Some(value), None) => ("data", value),
             (None, Some(value)) => ("binaryData", value),
             (None, None) => {
                 missing.push(key.as_str());
@@ -218,7 +271,7 @@ fn read_keys(
     let has = if present.is_empty() {
         "it has no keys".to_string()
     } else {
-        format!("it has: {}", present.join(", "))
+        format!("it has: {}", listed(&present))
     };
     Err(KrmResult::error(format!(
         "CA ConfigMap {wanted} has no key {}; {has}",
@@ -226,4 +279,26 @@ fn read_keys(
     ))
     .on(llsd.item)
     .at(format!("{CA_BUNDLE_FIELD}.configMapKeys")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_list_is_cut_after_twenty_names() {
+        let names: Vec<String> = (0..25).map(|i| format!("c{i}")).collect();
+        let text = listed(&names);
+        assert!(text.starts_with("c0, c1, "), "{text}");
+        assert!(text.ends_with("c19 and 5 more"), "{text}");
+        assert_eq!(listed(&["a", "b"]), "a, b");
+    }
+
+    #[test]
+    fn a_hash_suffix_is_ten_lowercase_alphanumerics() {
+        assert!(has_hash_suffix("ca-5t2h9mk4bg", "ca"));
+        assert!(!has_hash_suffix("ca-5T2H9MK4BG", "ca"));
+        assert!(!has_hash_suffix("ca-5t2h9mk4b", "ca"));
+        assert!(!has_hash_suffix("cab-5t2h9mk4bg", "ca"));
+    }
 }
