@@ -105,12 +105,21 @@ pub fn inject<'a>(
         .and_then(Node::as_seq_mut)
         .ok_or_else(|| shape(&mount_field))?;
     let path = plan.config.mount_path.as_str();
-    if let Some(i) = mounts.iter().position(|m| {
-        m.str_at(&["mountPath"]) == Some(path) && m.str_at(&["name"]) != Some(VOLUME_NAME)
+    if let Some((i, taken)) = mounts.iter().enumerate().find_map(|(i, m)| {
+        let other = m.str_at(&["name"]) != Some(VOLUME_NAME);
+        let taken = m
+            .str_at(&["mountPath"])
+            .filter(|at| other && shadows(at, path))?;
+        Some((i, taken))
     }) {
+        let inside = if shadows(path, taken) {
+            String::new()
+        } else {
+            format!(" (inside {path})")
+        };
         return Err(conflict(
             format!(
-                "volume {:?} is already mounted at {path}, where the CA bundle of {LLSD_KIND} {} \
+                "volume {:?} is already mounted at {taken}{inside}, where the CA bundle of {LLSD_KIND} {} \
                  goes; choose another mountPath in the function config",
                 mounts[i].str_at(&["name"]).unwrap_or_default(),
                 plan.llsd
@@ -290,6 +299,29 @@ fn migrate_legacy(pod: &mut Node<'_>) -> Vec<String> {
     removed
 }
 
+/// True when a mount at `other` would share or hide the bundle's directory `dir`: it is the same
+/// directory, however written (`/a/b/`, `/a//b`), or anything inside it (the bundle file itself,
+/// through `subPath`). A mount of a parent directory is fine: the bundle's mount sits on top of it.
+fn shadows(other: &str, dir: &str) -> bool {
+    normalised(other).starts_with(&normalised(dir))
+}
+
+/// The segments of an absolute path, read as the kernel would: no empty or `.` segments, and `..`
+/// taking one back.
+fn normalised(path: &str) -> Vec<&str> {
+    let mut segments = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    segments
+}
+
 fn bundle_volume<'a>(config_map: &str) -> Node<'a> {
     let item = Node::map_of(vec![
         ("key", Node::string(BUNDLE_KEY)),
@@ -344,4 +376,29 @@ fn drop_if_empty(node: &mut Node<'_>, key: &str) {
     if empty {
         node.remove(key);
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shadows;
+
+    macro_rules! shadow {
+        ($name:ident, $other:expr, $expected:expr) => {
+            #[test]
+            fn $name() {
+                assert_eq!(shadows($other, "/etc/ssl/certs/ca-bundle"), $expected);
+            }
+        };
+    }
+
+    shadow!(same_dir, "/etc/ssl/certs/ca-bundle", true);
+    shadow!(trailing_slash, "/etc/ssl/certs/ca-bundle/", true);
+    shadow!(repeated_slashes, "//etc//ssl/certs//ca-bundle", true);
+    shadow!(dot_segments, "/etc/ssl/./certs/x/../ca-bundle", true);
+    shadow!(bundle_file, "/etc/ssl/certs/ca-bundle/ca-bundle.crt", true);
+    shadow!(deeper, "/etc/ssl/certs/ca-bundle/extra/dir", true);
+    shadow!(parent_is_fine, "/etc/ssl", false);
+    shadow!(system_certs_is_fine, "/etc/ssl/certs/", false);
+    shadow!(legacy_file_is_fine, "/etc/ssl/certs/ca-bundle.crt", false);
+    shadow!(sibling_prefix_is_fine, "/etc/ssl/certs/ca-bundle2", false);
 }
