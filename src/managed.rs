@@ -11,6 +11,7 @@ use crate::names::{
 };
 use crate::results::KrmResult;
 use crate::yaml::Node;
+use std::collections::BTreeSet;
 
 /// What the output needs for the managed ConfigMap.
 pub enum Plan<'a> {
@@ -35,15 +36,65 @@ pub fn find(index: &Index<'_, '_>, llsd: &Llsd<'_, '_>) -> Option<usize> {
     )
 }
 
+/// The files of the package that are taken: those of the input's items, and those given to the
+/// managed ConfigMaps added in this run. kpt refuses two objects at one path and index, and writes
+/// an object into the file its path annotation names, so a new ConfigMap needs a file of its own.
+pub struct TakenPaths(BTreeSet<String>);
+
+impl TakenPaths {
+    /// The paths the items carry.
+    pub fn of(items: &[Node<'_>]) -> Self {
+        TakenPaths(
+            items
+                .iter()
+                .filter_map(file_of)
+                .map(|file| path_key(&file.path))
+                .collect(),
+        )
+    }
+
+    /// The first free path in `dir` (empty, or ending in `/`) among
+    /// `<name>.yaml`, `<name>-<namespace>.yaml`, `<name>-<namespace>-2.yaml`, … (without a
+    /// namespace: `<name>-2.yaml`, …), now taken. The order of the LLSDs decides, so the same
+    /// input gives the same paths; on later runs the ConfigMap keeps the path it got.
+    fn claim(&mut self, dir: &str, name: &str, namespace: Option<&str>) -> String {
+        let stem = match namespace {
+            Some(ns) => format!("{dir}{name}-{ns}"),
+            None => format!("{dir}{name}"),
+        };
+        let candidates = [format!("{dir}{name}.yaml"), format!("{stem}.yaml")]
+            .into_iter()
+            .chain((2..).map(|n| format!("{stem}-{n}.yaml")));
+        for path in candidates {
+            if self.0.insert(path_key(&path)) {
+                return path;
+            }
+        }
+        unreachable!("the candidates never run out")
+    }
+}
+
+/// A path as compared for collisions: without empty and `.` segments, and lower case, since two
+/// files whose names differ only in case are one file on macOS and Windows.
+fn path_key(path: &str) -> String {
+    path.split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+        .to_lowercase()
+}
+
 /// Create or update the managed ConfigMap so that it holds exactly `pem`. A ConfigMap of that
-/// name that this function did not make is an error: it is never overwritten.
+/// name that this function did not make is an error: it is never overwritten. A new one gets a
+/// file that no other item uses; an existing one keeps its own.
 pub fn plan<'a>(
     index: &Index<'_, 'a>,
     llsd: &Llsd<'_, '_>,
     pem: &str,
+    taken: &mut TakenPaths,
 ) -> Result<Plan<'a>, KrmResult> {
     let Some(at) = find(index, llsd) else {
-        return Ok(Plan::Add(new_config_map(llsd, pem)));
+        return Ok(Plan::Add(new_config_map(llsd, pem, taken)));
     };
     let existing = &index.items()[at];
     if is_local_config(existing) {
@@ -86,20 +137,21 @@ pub fn plan<'a>(
     })
 }
 
-fn new_config_map<'a>(llsd: &Llsd<'_, '_>, pem: &str) -> Node<'a> {
+fn new_config_map<'a>(llsd: &Llsd<'_, '_>, pem: &str, taken: &mut TakenPaths) -> Node<'a> {
     let name = managed_config_map_name(&llsd.name);
     let mut metadata = vec![("name", Node::string(name.clone()))];
     if let Some(ns) = &llsd.namespace {
         metadata.push(("namespace", Node::string(ns.clone())));
     }
     metadata.push(("labels", Node::map_of(labels_of(llsd))));
-    // kpt writes each item to the file its path annotation names: put the bundle beside the LLSD.
+    // kpt writes each item to the file its path annotation names: put the bundle beside the LLSD,
+    // in a file of its own.
     if let Some(file) = file_of(llsd.item) {
         let dir = file
             .path
             .rsplit_once('/')
             .map_or(String::new(), |(dir, _)| format!("{dir}/"));
-        let path = format!("{dir}{name}.yaml");
+        let path = taken.claim(&dir, &name, llsd.namespace.as_deref());
         let mut annotations: Vec<(&str, Node<'a>)> = PATH_ANNOTATIONS
             .iter()
             .map(|key| (*key, Node::string(path.clone())))
@@ -128,4 +180,34 @@ fn labels_of<'a>(llsd: &Llsd<'_, '_>) -> Vec<(&'static str, Node<'a>)> {
         (INSTANCE_LABEL, Node::string(llsd.name.clone())),
         (COMPONENT_LABEL, Node::string(COMPONENT)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taken(paths: &[&str]) -> TakenPaths {
+        TakenPaths(paths.iter().map(|p| path_key(p)).collect())
+    }
+
+    #[test]
+    fn a_free_name_is_used_as_it_is() {
+        let mut t = taken(&["llsd.yaml"]);
+        assert_eq!(t.claim("", "x-ca-bundle", Some("ai")), "x-ca-bundle.yaml");
+    }
+
+    #[test]
+    fn a_taken_name_gets_the_namespace_then_a_counter() {
+        let mut t = taken(&["./apps/X-CA-Bundle.yaml"]);
+        assert_eq!(
+            t.claim("apps/", "x-ca-bundle", Some("b")),
+            "apps/x-ca-bundle-b.yaml"
+        );
+        assert_eq!(
+            t.claim("apps/", "x-ca-bundle", Some("b")),
+            "apps/x-ca-bundle-b-2.yaml"
+        );
+        assert_eq!(t.claim("", "x-ca-bundle", None), "x-ca-bundle.yaml");
+        assert_eq!(t.claim("", "x-ca-bundle", None), "x-ca-bundle-2.yaml");
+    }
 }

@@ -5,7 +5,7 @@ use crate::bundle::{self, BlockRef, CaBundle};
 use crate::config::FnConfig;
 use crate::index::Index;
 use crate::llsd::{self, CaRef, Llsd};
-use crate::managed::{self, Plan};
+use crate::managed::{self, Plan, TakenPaths};
 use crate::meta::{is_local_config, qualified};
 use crate::names::{INSTANCE_LABEL, LLSD_KIND, MAX_LABEL_VALUE, managed_config_map_name};
 use crate::resolve;
@@ -60,6 +60,7 @@ pub fn reconcile<'a>(items: &[Node<'a>], config: &FnConfig, now: i64) -> Changes
         results: Vec::new(),
     };
     let index = Index::new(items);
+    let mut taken = TakenPaths::of(items);
     for llsd in llsd::find(items) {
         if let Some(error) = duplicate_key(llsd.item) {
             changes.results.push(error);
@@ -79,7 +80,9 @@ pub fn reconcile<'a>(items: &[Node<'a>], config: &FnConfig, now: i64) -> Changes
                     .at(e.field.clone()),
             ),
             Some(Ok(ca)) => {
-                if let Err(result) = inject_llsd(&index, &llsd, ca, config, now, &mut changes) {
+                let injected =
+                    inject_llsd(&index, &llsd, ca, config, now, &mut taken, &mut changes);
+                if let Err(result) = injected {
                     changes.results.push(result);
                 }
             }
@@ -94,6 +97,7 @@ fn inject_llsd<'a>(
     ca: &CaRef,
     config: &FnConfig,
     now: i64,
+    taken: &mut TakenPaths,
     changes: &mut Changes<'a>,
 ) -> Result<(), KrmResult> {
     let items = index.items();
@@ -166,7 +170,7 @@ fn inject_llsd<'a>(
     if let Some(at) = managed::find(index, llsd) {
         check_plain(&items[at])?;
     }
-    match managed::plan(index, llsd, &bundle.pem)? {
+    match managed::plan(index, llsd, &bundle.pem, taken)? {
         Plan::Add(node) => changes
             .added_after
             .entry(llsd.index)

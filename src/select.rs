@@ -26,7 +26,18 @@ pub fn read_what_matters(list: &mut ResourceList<'_>) -> bool {
     if !wanted.iter().all(|name| words(name).eq([name.as_str()])) {
         return false;
     }
-    list.read_items(|text| words(text).any(|w| wanted.contains(w)))
+    list.read_items(|text| {
+        words(text).any(|w| wanted.contains(w) || names_managed_file(w, &wanted))
+    })
+}
+
+/// True for a word that starts with a wanted managed ConfigMap's name, as the file names the
+/// function may give that ConfigMap do (`<name>.yaml`, `<name>-<namespace>.yaml`): the item in
+/// such a file must be read, so that the new ConfigMap is not put in the same file.
+fn names_managed_file(word: &str, wanted: &HashSet<String>) -> bool {
+    let suffix = managed_config_map_name("");
+    word.match_indices(&suffix)
+        .any(|(at, _)| wanted.contains(&word[..at + suffix.len()]))
 }
 
 /// Items read whatever they name, in one pass over their text:
@@ -81,6 +92,16 @@ mod tests {
         assert!(has("previousNames: ca,corporate-ca\n", "corporate-ca"));
         assert!(!has("name: llama-stack-2\n", "llama-stack"));
         assert!(!has("image: x/llama-stackx:1\n", "llama-stack"));
+    }
+
+    #[test]
+    fn files_named_after_a_managed_configmap_are_found() {
+        let wanted = HashSet::from(["llama-stack-ca-bundle".to_string()]);
+        let names = |word| names_managed_file(word, &wanted);
+        assert!(names("llama-stack-ca-bundle.yaml"));
+        assert!(names("llama-stack-ca-bundle-team-b-2.yaml"));
+        assert!(!names("other-ca-bundle.yaml"));
+        assert!(!names("llama-stack.yaml"));
     }
 
     #[test]
