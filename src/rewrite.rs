@@ -65,6 +65,23 @@ pub fn inject<'a>(
         );
     }
 
+    let injected_before = pod
+        .get("volumes")
+        .and_then(Node::as_seq)
+        .is_some_and(|v| v.iter().any(|v| is_our_volume(v, &plan.config_map)));
+    if injected_before {
+        let taken = take_out_earlier_injection(pod, container, plan.config);
+        if !taken.is_empty() {
+            notes.push(
+                KrmResult::info(format!(
+                    "removed what an earlier injection left that the current one does not write: {}",
+                    taken.join("; ")
+                ))
+                .on(deployment),
+            );
+        }
+    }
+
     let volumes = pod
         .seq_entry("volumes")
         .and_then(Node::as_seq_mut)
@@ -192,38 +209,15 @@ pub fn remove<'a>(deployment: &Node<'a>, config_map: &str, config: &FnConfig) ->
     let mut edited = deployment.clone();
     let pod = pod_spec_mut(&mut edited)?;
     let volumes = pod.get_mut("volumes")?.as_seq_mut()?;
-    let ours = |v: &Node<'_>| {
-        v.str_at(&["name"]) == Some(VOLUME_NAME)
-            && v.str_at(&["configMap", "name"]) == Some(config_map)
-    };
     let before = volumes.len();
-    volumes.retain(|v| !ours(v));
+    volumes.retain(|v| !is_our_volume(v, config_map));
     if volumes.len() == before {
         return None;
     }
     drop_if_empty(pod, "volumes");
     if let Some(containers) = pod.get_mut("containers").and_then(Node::as_seq_mut) {
         for container in containers {
-            // The variables pointed into the mount, wherever an earlier config put it: they go
-            // with it, whatever the current config says.
-            let mut files = Vec::new();
-            if let Some(mounts) = container.get_mut("volumeMounts").and_then(Node::as_seq_mut) {
-                mounts.retain(|m| {
-                    let ours = m.str_at(&["name"]) == Some(VOLUME_NAME);
-                    if let Some(dir) = m.str_at(&["mountPath"]).filter(|_| ours) {
-                        files.push(format!("{}/{BUNDLE_KEY}", dir.trim_end_matches('/')));
-                    }
-                    !ours
-                });
-            }
-            if let Some(env) = container.get_mut("env").and_then(Node::as_seq_mut) {
-                env.retain(|e| {
-                    !e.str_at(&["value"])
-                        .is_some_and(|v| files.iter().any(|f| f == v))
-                });
-            }
-            drop_if_empty(container, "volumeMounts");
-            drop_if_empty(container, "env");
+            take_out(container, &[], false);
         }
     }
     if let Some(template) = edited.get_mut("spec").and_then(|s| s.get_mut("template")) {
@@ -241,6 +235,71 @@ pub fn remove<'a>(deployment: &Node<'a>, config_map: &str, config: &FnConfig) ->
         drop_if_empty(template, "metadata");
     }
     Some(edited)
+}
+
+/// The volume this function makes: its name, mounting the managed ConfigMap `config_map`.
+fn is_our_volume(volume: &Node<'_>, config_map: &str) -> bool {
+    volume.str_at(&["name"]) == Some(VOLUME_NAME)
+        && volume.str_at(&["configMap", "name"]) == Some(config_map)
+}
+
+/// Take this function's mount out of `container` (unless `keep_mount`), and the variables that
+/// point at the bundle file in it, wherever an earlier config put the mount, except those named in
+/// `keep_vars`. Returns what went, to say so.
+fn take_out(container: &mut Node<'_>, keep_vars: &[String], keep_mount: bool) -> Vec<String> {
+    let mut taken = Vec::new();
+    let mut files = Vec::new();
+    if let Some(mounts) = container.get_mut("volumeMounts").and_then(Node::as_seq_mut) {
+        mounts.retain(|m| {
+            let ours = m.str_at(&["name"]) == Some(VOLUME_NAME);
+            if let Some(dir) = m.str_at(&["mountPath"]).filter(|_| ours) {
+                files.push(format!("{}/{BUNDLE_KEY}", dir.trim_end_matches('/')));
+                if !keep_mount {
+                    taken.push(format!("mount {VOLUME_NAME}"));
+                }
+            }
+            keep_mount || !ours
+        });
+    }
+    if let Some(env) = container.get_mut("env").and_then(Node::as_seq_mut) {
+        env.retain(|e| {
+            let name = e.str_at(&["name"]).unwrap_or_default();
+            let points_in = e
+                .str_at(&["value"])
+                .is_some_and(|v| files.iter().any(|f| f == v));
+            let stale = points_in && !keep_vars.iter().any(|k| k == name);
+            if stale {
+                taken.push(format!("env {name}"));
+            }
+            !stale
+        });
+    }
+    drop_if_empty(container, "volumeMounts");
+    drop_if_empty(container, "env");
+    taken
+}
+
+/// A Deployment this function injected before, under another config or into another container
+/// (the function config's `envVars` shrank, the LLSD's `containerSpec.name` changed): what the
+/// current injection does not write again goes, so that no variable points at a file that is no
+/// longer mounted there. Returns a description of what went, per container.
+fn take_out_earlier_injection(pod: &mut Node<'_>, target: usize, config: &FnConfig) -> Vec<String> {
+    let Some(containers) = pod.get_mut("containers").and_then(Node::as_seq_mut) else {
+        return Vec::new();
+    };
+    let mut said = Vec::new();
+    for (i, container) in containers.iter_mut().enumerate() {
+        let taken = if i == target {
+            take_out(container, &config.env_vars, true)
+        } else {
+            take_out(container, &[], false)
+        };
+        if !taken.is_empty() {
+            let name = container.str_at(&["name"]).unwrap_or_default();
+            said.push(format!("{} from container {name:?}", taken.join(", ")));
+        }
+    }
+    said
 }
 
 /// Operator v0.3/v0.4 copied the CA into an `emptyDir` with an init container and mounted one file
