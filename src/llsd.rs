@@ -1,6 +1,6 @@
 //! Finds the LlamaStackDistributions and reads their CA bundle reference into a checked [`CaRef`].
 
-use crate::meta::{is_kind, name, namespace};
+use crate::meta::{is_kind, name, namespace, qualified};
 use crate::names::{DEFAULT_CONTAINER, DEFAULT_SOURCE_KEY, LLSD_API_VERSION, LLSD_KIND};
 use crate::yaml::{Node, from_node};
 use serde::Deserialize;
@@ -114,14 +114,15 @@ pub fn find<'n, 'a>(items: &'n [Node<'a>]) -> Vec<Llsd<'n, 'a>> {
         .filter(|(_, item)| is_kind(item, (LLSD_API_VERSION, LLSD_KIND)))
         .map(|(index, item)| {
             let namespace = namespace(item).map(str::to_string);
-            let ca = item
-                .at(&CA_BUNDLE_PATH)
-                .filter(|n| !n.is_null())
-                .map(|node| read_ref(node, &namespace));
+            let name = name(item).unwrap_or_default().to_string();
+            let ca = match ca_bundle_node(item, &qualified(&namespace, &name)) {
+                Ok(node) => node.map(|node| read_ref(node, &namespace)),
+                Err(e) => Some(Err(e)),
+            };
             Llsd {
                 item,
                 index,
-                name: name(item).unwrap_or_default().to_string(),
+                name,
                 container: item
                     .str_at(&["spec", "server", "containerSpec", "name"])
                     .unwrap_or(DEFAULT_CONTAINER)
@@ -131,6 +132,48 @@ pub fn find<'n, 'a>(items: &'n [Node<'a>]) -> Vec<Llsd<'n, 'a>> {
             }
         })
         .collect()
+}
+
+/// The caBundle node of the LLSD named `llsd`, `None` when it names no CA bundle. A level of the
+/// path that is there but not a mapping, or a caBundle key in another case, is an error: read as
+/// "no CA bundle", it would remove an earlier injection.
+fn ca_bundle_node<'n, 'a>(
+    item: &'n Node<'a>,
+    llsd: &str,
+) -> Result<Option<&'n Node<'a>>, RefError> {
+    let (leaf, parents) = CA_BUNDLE_PATH.split_last().expect("the path is not empty");
+    let mut node = item;
+    for depth in 1..=parents.len() {
+        let Some(next) = node.get(parents[depth - 1]).filter(|n| !n.is_null()) else {
+            return Ok(None);
+        };
+        if next.as_map().is_none() {
+            let field = parents[..depth].join(".");
+            let message = format!(
+                "invalid type: {field} of {LLSD_KIND} {llsd} is {}; expected a mapping, \
+                 which {CA_BUNDLE_FIELD} is read from",
+                next.a_type_name()
+            );
+            return Err(RefError { field, message });
+        }
+        node = next;
+    }
+    if let Some(ca) = node.get(leaf).filter(|n| !n.is_null()) {
+        return Ok(Some(ca));
+    }
+    let near_miss = node.as_map().unwrap_or_default().iter().find_map(|(k, _)| {
+        k.as_str()
+            .filter(|k| k != leaf && k.eq_ignore_ascii_case(leaf))
+    });
+    match near_miss {
+        Some(key) => Err(RefError {
+            field: format!("{}.{key}", parents.join(".")),
+            message: format!(
+                "{LLSD_KIND} {llsd}: tlsConfig has no {leaf}; found {key}: keys are case-sensitive"
+            ),
+        }),
+        None => Ok(None),
+    }
 }
 
 fn read_ref(node: &Node<'_>, llsd_namespace: &Option<String>) -> Result<CaRef, RefError> {
@@ -143,10 +186,10 @@ fn read_ref(node: &Node<'_>, llsd_namespace: &Option<String>) -> Result<CaRef, R
         RefError { field, message }
     };
     if node.as_map().is_none() {
-        let found = node.type_name();
+        let found = node.a_type_name();
         return Err(at(
             "",
-            format!("invalid type: must be a mapping with configMapName, found a {found}"),
+            format!("invalid type: must be a mapping with configMapName, found {found}"),
         ));
     }
     if let Some(key) = node.find_duplicate_key() {
@@ -324,5 +367,50 @@ mod tests {
             assert!(err.message.contains(text), "{ca_bundle}: {}", err.message);
         }
         assert!(KeyName::new(&"a".repeat(254)).is_err());
+    }
+
+    /// The CA reference of an LLSD whose `spec` is `spec`.
+    fn ca_of_spec(spec: &str) -> Option<Result<CaRef, RefError>> {
+        let yaml = format!(
+            "apiVersion: llamastack.io/v1alpha1\nkind: LlamaStackDistribution\nmetadata: {{name: s, namespace: ai}}\nspec: {spec}\n"
+        );
+        let doc = parse_document(&yaml).unwrap();
+        find(std::slice::from_ref(&doc)).pop().unwrap().ca
+    }
+
+    #[test]
+    fn a_path_of_the_wrong_type_is_an_error_not_no_bundle() {
+        for (spec, field, text) in [
+            ("a-string", "spec", "is a string; expected a mapping"),
+            ("{server: []}", "spec.server", "is a list"),
+            (
+                "{server: {tlsConfig: 3}}",
+                "spec.server.tlsConfig",
+                "is an integer",
+            ),
+            (
+                "{server: {tlsConfig: {cabundle: {configMapName: ca}}}}",
+                "spec.server.tlsConfig.cabundle",
+                "found cabundle: keys are case-sensitive",
+            ),
+        ] {
+            let err = ca_of_spec(spec).unwrap().unwrap_err();
+            assert_eq!(err.field, field, "{spec}");
+            assert!(err.message.contains(text), "{spec}: {}", err.message);
+            assert!(err.message.contains("ai/s"), "{spec}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn an_absent_or_null_path_names_no_bundle() {
+        for spec in [
+            "null",
+            "{server: null}",
+            "{server: {tlsConfig: null}}",
+            "{server: {tlsConfig: {}}}",
+            "{server: {tlsConfig: {other: 1, caBundle: null}}}",
+        ] {
+            assert!(ca_of_spec(spec).is_none(), "{spec}");
+        }
     }
 }

@@ -226,6 +226,17 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// [`type_name`](Self::type_name) with its article, for messages: "a list", "an integer".
+    pub fn a_type_name(&self) -> String {
+        let name = self.type_name();
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {name}")
+    }
+
     /// True when the node and every node below it is plain data that the emitter writes back
     /// with the same meaning: no anchor, alias or tag, no key that is a collection, and no merge
     /// key (`<<`, which YAML 1.1 readers such as kubectl expand and YAML 1.2 does not).
