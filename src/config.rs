@@ -79,8 +79,9 @@ impl FnConfig {
                 return Err(ConfigError::new(
                     "",
                     format!(
-                        "functionConfig is {api_version} {kind}; expected {CONFIG_API_VERSION} \
-                         {CONFIG_KIND}, a v1 ConfigMap, or none"
+                        "functionConfig {}; expected {CONFIG_API_VERSION} {CONFIG_KIND}, a v1 \
+                         ConfigMap, or none",
+                        describe(node)
                     ),
                 ));
             }
@@ -185,6 +186,21 @@ impl FnConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// What a function config of no accepted form is, for the error that refuses it: its
+/// apiVersion and kind, or what it lacks of them, or its type when it is not an object.
+fn describe(node: &Node<'_>) -> String {
+    if node.as_map().is_none() {
+        return format!("is {}, not an object", node.a_type_name());
+    }
+    let text = |key| node.str_at(&[key]).filter(|s| !s.is_empty());
+    match (text("apiVersion"), text("kind")) {
+        (Some(api_version), Some(kind)) => format!("is {api_version} {kind}"),
+        (Some(api_version), None) => format!("is {api_version} but has no kind"),
+        (None, Some(kind)) => format!("is a {kind} without apiVersion"),
+        (None, None) => "has no apiVersion and no kind".into(),
     }
 }
 
@@ -317,8 +333,17 @@ mod tests {
             (
                 "apiVersion: v1\nkind: Secret\n",
                 "",
-                "expected fn.llamastack.io/v1alpha1",
+                "is v1 Secret; expected fn.llamastack.io/v1alpha1",
             ),
+            ("[a, b]\n", "", "is a list, not an object; expected"),
+            ("just text\n", "", "is a string, not an object"),
+            ("{}\n", "", "has no apiVersion and no kind"),
+            (
+                "kind: LlsdCaBundle\n",
+                "",
+                "LlsdCaBundle without apiVersion",
+            ),
+            ("apiVersion: v1\n", "", "is v1 but has no kind"),
         ];
         for (yaml, field, text) in cases {
             let err = config(yaml).unwrap_err();

@@ -117,7 +117,8 @@ fn transform(list: ResourceList<'_>, now: i64) -> Rendered<'_> {
         Ok(config) => reconcile::reconcile(list.items(), &config, now).into_outs(count),
         Err(e) => {
             let mut result = KrmResult::error(e.to_string());
-            if let Some(fc) = list.function_config() {
+            // A config without a kind (a list, `{}`) has no reference worth giving.
+            if let Some(fc) = list.function_config().filter(|fc| fc.get("kind").is_some()) {
                 result = result.on(fc);
             }
             if !e.field.is_empty() {
