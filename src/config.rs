@@ -140,10 +140,16 @@ impl FnConfig {
             .split('/')
             .skip(1)
             .all(|s| !s.is_empty() && s != "." && s != "..");
-        if !path.starts_with('/') || !segments_ok {
+        // Whitespace or a line break in the path would be mounted as written and end up in the
+        // env values, where no TLS library looks for it.
+        let odd_char = path.contains(|c: char| c.is_whitespace() || c.is_control());
+        if !path.starts_with('/') || !segments_ok || odd_char {
             return Err(ConfigError::new(
                 "mountPath",
-                format!("{path:?} must be an absolute, normalised directory path"),
+                format!(
+                    "{path:?} must be an absolute, normalised directory path, without whitespace \
+                     or control characters"
+                ),
             ));
         }
         if SYSTEM_CERTS_DIR == path || SYSTEM_CERTS_DIR.starts_with(&format!("{path}/")) {
@@ -314,6 +320,31 @@ mod tests {
                 "apiVersion: v1\nkind: ConfigMap\ndata: {mountPath: relative}\n",
                 "mountPath",
                 "absolute",
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\ndata: {mountPath: \"/etc/ssl/x\\ny\"}\n",
+                "mountPath",
+                "control characters",
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\ndata: {mountPath: /etc/ssl/my certs}\n",
+                "mountPath",
+                "whitespace",
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\ndata: {mountPath: /etc/../certs}\n",
+                "mountPath",
+                "normalised",
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\ndata: {envVars: 'A,,B'}\n",
+                "envVars",
+                "not an environment",
+            ),
+            (
+                "apiVersion: fn.llamastack.io/v1alpha1\nkind: LlsdCaBundle\nhashAnnotation: -x\n",
+                "hashAnnotation",
+                "annotation key",
             ),
             (
                 "apiVersion: v1\nkind: ConfigMap\ndata: {envVars: '1X'}\n",
