@@ -6,7 +6,7 @@ use crate::config::FnConfig;
 use crate::index::Index;
 use crate::llsd::{self, CaRef, Llsd};
 use crate::managed::{self, Plan, TakenPaths};
-use crate::meta::{is_local_config, qualified};
+use crate::meta::{file_of, is_local_config, qualified};
 use crate::names::{INSTANCE_LABEL, LLSD_KIND, MAX_LABEL_VALUE, managed_config_map_name};
 use crate::resolve;
 use crate::results::KrmResult;
@@ -61,7 +61,12 @@ pub fn reconcile<'a>(items: &[Node<'a>], config: &FnConfig, now: i64) -> Changes
     };
     let index = Index::new(items);
     let mut taken = TakenPaths::of(items);
-    for llsd in llsd::find(items) {
+    let llsds = llsd::find(items);
+    let twice = appearing_twice(&llsds, &mut changes.results);
+    for llsd in llsds {
+        if twice.contains(&llsd.index) {
+            continue;
+        }
         if let Some(error) = duplicate_key(llsd.item) {
             changes.results.push(error);
             continue;
@@ -227,6 +232,33 @@ fn remove_injection<'a>(
         );
         changes.removed.insert(at);
     }
+}
+
+/// The item indices of LLSDs that share a namespace and name with another: which one the output
+/// is for is unclear, so none of them is processed. Each later copy gets an error.
+fn appearing_twice(llsds: &[Llsd<'_, '_>], results: &mut Vec<KrmResult>) -> BTreeSet<usize> {
+    let mut first: BTreeMap<(Option<&str>, &str), &Llsd<'_, '_>> = BTreeMap::new();
+    let mut twice = BTreeSet::new();
+    // A missing name is an error of its own (see `unusable_name`).
+    for llsd in llsds.iter().filter(|l| !l.name.is_empty()) {
+        let Some(earlier) = first.get(&(llsd.namespace.as_deref(), llsd.name.as_str())) else {
+            first.insert((llsd.namespace.as_deref(), &llsd.name), llsd);
+            continue;
+        };
+        let other = file_of(earlier.item).map_or(String::new(), |f| match f.index {
+            Some(i) => format!(" (the other is in {}, index {i})", f.path),
+            None => format!(" (the other is in {})", f.path),
+        });
+        results.push(
+            KrmResult::error(format!(
+                "{LLSD_KIND} {} appears twice in the input{other}; keep one",
+                qualified(&llsd.namespace, &llsd.name)
+            ))
+            .on(llsd.item),
+        );
+        twice.extend([earlier.index, llsd.index]);
+    }
+    twice
 }
 
 /// Why the LLSD's name cannot name what the function writes for it, if it cannot.
