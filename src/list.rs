@@ -289,6 +289,10 @@ impl Layout {
     /// plain `key:` at column 0, and `items` a block sequence whose every entry starts `- key:`
     /// on its dash line, with all its other lines blank, comments, or indented at least as far as
     /// its keys. `None` for anything else (flow style, tabs, CRs, document markers, quoted keys).
+    ///
+    /// Lines alone cannot tell a `- ` line inside a quoted scalar or a flow collection that spans
+    /// lines from an item: an item whose line leaves one open must be read before the list is
+    /// trusted (`select::must_read`), and then fails to parse if it was cut inside it.
     fn scan(text: &str) -> Option<Layout> {
         if text.contains('\r') {
             return None;

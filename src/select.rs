@@ -45,30 +45,190 @@ fn names_managed_file(word: &str, wanted: &HashSet<String>) -> bool {
 ///   can spell a name that no run of its characters shows;
 /// - many `[` or `{`, or a deep indentation (a compact `- ` counts two columns): every level of
 ///   nesting costs one of those, so only such an item can nest past the parser's limit, and it
-///   must be refused as it would be when the list is parsed whole.
+///   must be refused as it would be when the list is parsed whole;
+/// - a line that opens a quoted scalar or a flow collection and does not close it
+///   ([`leaves_open`]): the scan cuts items by their lines, so the lines that follow may have been
+///   taken for items or keys of their own, `- kind: LlamaStackDistribution` inside a string. Such
+///   an item, read, either parses, and then it was cut where the whole parse cuts it, or ends
+///   inside its scalar and fails to, and the list is parsed whole.
 fn must_read(text: &str) -> bool {
+    if text.contains('\\') {
+        return true;
+    }
     let limit = MAX_DEPTH / 2;
-    let (mut openers, mut indent, mut at_line_start) = (0, 0, true);
-    for byte in text.bytes() {
-        match byte {
-            b'\\' => return true,
-            b'[' | b'{' => openers += 1,
-            b'\n' => {
-                (indent, at_line_start) = (0, true);
-                continue;
+    let mut openers = 0;
+    for line in text.split('\n') {
+        let indent = line
+            .bytes()
+            .take_while(|b| matches!(b, b' ' | b'-'))
+            .count();
+        // Most lines hold no quote and no bracket, and cannot open anything.
+        let (mut brackets, mut quotes) = (0, false);
+        for byte in line.bytes() {
+            match byte {
+                b'[' | b'{' => brackets += 1,
+                b'"' | b'\'' => quotes = true,
+                _ => {}
             }
-            b' ' | b'-' if at_line_start => {
-                indent += 1;
-                continue;
-            }
-            _ => {}
         }
-        if openers > limit || indent > limit {
+        openers += brackets;
+        if indent > limit || openers > limit || ((quotes || brackets > 0) && leaves_open(line)) {
             return true;
         }
-        at_line_start = false;
     }
-    openers > limit || indent > limit
+    false
+}
+
+/// Whether `line`, read from its start as a line of block-style YAML, opens a quoted scalar or a
+/// flow collection that goes on past its end. Whatever it cannot tell counts as open: the cost of
+/// a wrong "open" is one item parsed, of a wrong "closed" an item made from inside a string.
+///
+/// A quote or a bracket opens something only where a node starts: after the indentation, a `- `,
+/// `? ` or `: ` indicator, an anchor or a tag. Inside a plain scalar (`it's`, `say "hi"`), they are
+/// plain characters, and a plain scalar ends only at `: ` or ` #`.
+fn leaves_open(line: &str) -> bool {
+    let b = line.as_bytes();
+    let mut i = 0;
+    loop {
+        i = node_start(b, i);
+        let Some(&first) = b.get(i) else {
+            return false;
+        };
+        let end = match first {
+            b'"' | b'\'' => quoted_end(b, i),
+            b'[' | b'{' => flow_end(b, i),
+            b'#' => return false,
+            _ => match plain_end(b, i) {
+                Some(value) => {
+                    i = value;
+                    continue;
+                }
+                None => return false,
+            },
+        };
+        let Some(end) = end else {
+            return true;
+        };
+        // After a quoted or flow node: a comment, the end, or the `:` that makes it a key.
+        i = skip_blanks(b, end);
+        match b.get(i) {
+            None | Some(b'#') => return false,
+            Some(b':') => i += 1,
+            Some(_) => return true,
+        }
+    }
+}
+
+/// Where the node that may start at `i` starts, past blanks, block indicators and properties.
+fn node_start(b: &[u8], mut i: usize) -> usize {
+    loop {
+        i = skip_blanks(b, i);
+        match b.get(i) {
+            Some(b'-' | b'?' | b':') if b.get(i + 1).is_none_or(|c| is_blank(*c)) => i += 1,
+            Some(b'&' | b'!') => {
+                while b.get(i).is_some_and(|c| !is_blank(*c)) {
+                    i += 1;
+                }
+            }
+            _ => return i,
+        }
+    }
+}
+
+/// The end of the block-context plain scalar starting at `i`: `Some` of the position after its
+/// `:` when it is a key, `None` when it runs to a comment or the line's end.
+fn plain_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i;
+    while j < b.len() {
+        match b[j] {
+            b':' if b.get(j + 1).is_none_or(|c| is_blank(*c)) => return Some(j + 1),
+            b'#' if j > i && is_blank(b[j - 1]) => return None,
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// The position after the quoted scalar that starts at `i`, if it closes on this line.
+fn quoted_end(b: &[u8], i: usize) -> Option<usize> {
+    let quote = b[i];
+    let mut j = i + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' if quote == b'"' => j += 2,
+            c if c == quote => {
+                if quote == b'\'' && b.get(j + 1) == Some(&b'\'') {
+                    j += 2;
+                } else {
+                    return Some(j + 1);
+                }
+            }
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// The position after the flow collection that starts at `i`, if it closes on this line. In flow
+/// context a plain scalar cannot hold `,[]{}`, so brackets are counted outside quoted scalars,
+/// which start where a node does: after `[`, `{`, `,`, a `:` indicator, or a quoted key's `:`.
+fn flow_end(b: &[u8], i: usize) -> Option<usize> {
+    let (mut depth, mut j) = (0usize, i);
+    // Whether a node may start here, and whether a plain scalar is under way.
+    let (mut at_node, mut in_plain) = (true, false);
+    while j < b.len() {
+        let c = b[j];
+        match c {
+            b'[' | b'{' => {
+                depth += 1;
+                (at_node, in_plain) = (true, false);
+            }
+            b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j + 1);
+                }
+                (at_node, in_plain) = (false, false);
+            }
+            b',' => (at_node, in_plain) = (true, false),
+            b'"' | b'\'' if !in_plain => {
+                j = quoted_end(b, j)?;
+                (at_node, in_plain) = (false, false);
+                continue;
+            }
+            b':' if !in_plain
+                || b.get(j + 1)
+                    .is_none_or(|c| is_blank(*c) || b",[]{}".contains(c)) =>
+            {
+                (at_node, in_plain) = (true, false);
+            }
+            b'#' if j > 0 && is_blank(b[j - 1]) => return None,
+            b'?' | b'-' if at_node && b.get(j + 1).is_none_or(|c| is_blank(*c)) => {}
+            b'&' | b'!' if at_node => {
+                while b
+                    .get(j + 1)
+                    .is_some_and(|c| !is_blank(*c) && !b",[]{}".contains(c))
+                {
+                    j += 1;
+                }
+            }
+            _ if is_blank(c) => {}
+            _ => (at_node, in_plain) = (false, true),
+        }
+        j += 1;
+    }
+    None
+}
+
+fn skip_blanks(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|c| is_blank(*c)) {
+        i += 1;
+    }
+    i
+}
+
+fn is_blank(c: u8) -> bool {
+    c == b' ' || c == b'\t'
 }
 
 /// The words of `text`: runs of the characters Kubernetes names are made of, and `_`.
@@ -111,5 +271,51 @@ mod tests {
         assert!(must_read(&format!("- a:\n  {}x\n", "- ".repeat(40))));
         assert!(must_read(&format!("- a:\n{}b: 1\n", " ".repeat(70))));
         assert!(must_read("- a: \"\\x6c\"\n"));
+    }
+
+    #[test]
+    fn lines_that_open_a_string_or_collection_and_leave_it_open_are_found() {
+        let open = [
+            "    note: \"hello",
+            "    note: 'it''s",
+            "    note: [a,",
+            "    note: {a: [1, 2], b:",
+            "    note: &x !!str \"hello",
+            "- \"hello",
+            "- - 'hello",
+            "  \"key\": \"value",
+            "  'key':'value",
+            "  [a, b]: \"value",
+            "  note: [a, \"b]\"",
+            "  note: [a, 'b',",
+            "  note: [a b \"c\", \"d]",
+            "  note: [a, # c]",
+            "  note: \"a\" b",
+        ];
+        let closed = [
+            "  name: llama-stack",
+            "    config.kubernetes.io/index: '0'",
+            "  note: \"a\" # \"b",
+            "  note: it's",
+            "  note: say \"hi",
+            "  note: a [b",
+            "  note: a {b",
+            "  note: [it's, a\"b]",
+            "  note: {a: \"x]\", 'b': [1, {c: d}]} # [",
+            "  note: |",
+            "  \"key\": [a]",
+            "  url: http://x/a'b",
+            "  # \"hello",
+        ];
+        for line in open {
+            assert!(leaves_open(line), "{line:?} leaves something open");
+        }
+        for line in closed {
+            assert!(!leaves_open(line), "{line:?} closes all it opens");
+        }
+        assert!(must_read(
+            "- a: 1\n  b: \"x\n- kind: LlamaStackDistribution\n"
+        ));
+        assert!(!must_read("- a: 1\n  b: \"x\"\n  c: [d]\n"));
     }
 }
