@@ -873,3 +873,41 @@ fn a_key_over_1024_characters_from_json_is_written_explicitly() {
     assert_eq!(list["items"][0][key.as_str()], "v", "{text}");
     assert_eq!(list["items"][0]["a"][key.as_str()][1], 2, "{text}");
 }
+
+/// `notes`, an unrelated ConfigMap whose value `note` opens with `open`, then `group`'s LLSD,
+/// whose lines, at column 0, go on inside that value until `close` ends it.
+fn llsd_inside_a_value(open: &str, close: &str) -> String {
+    let notes = format!(
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: notes\n    namespace: ai\n  data:\n    note: {open}hello\n- apiVersion: llamastack.io/v1alpha1\n"
+    );
+    group(&format!("{TLS}  x: y{close}\n"), &ca_data()).replacen(
+        "- apiVersion: llamastack.io/v1alpha1\n",
+        &notes,
+        1,
+    )
+}
+
+/// Lines at column 0 inside a quoted scalar or a flow collection are not items of their own:
+/// YAML 1.2 wants them indented, and the whole parse refuses them. Cutting items by their lines
+/// took them for an LLSD, which kustomize, reading them as part of the string, never sees.
+#[test]
+fn an_llsd_spelled_inside_a_string_or_collection_is_not_read() {
+    for (open, close) in [("\"", "\""), ("'", "'"), ("[", "]"), ("{a: ", "}")] {
+        let input = llsd_inside_a_value(open, close);
+        assert!(input.contains(&format!("note: {open}hello\n- apiVersion: llamastack")));
+        refused(input.as_bytes(), &["invalid YAML"]);
+    }
+}
+
+/// The same inside the last item, where the line that closes the string looks like a top-level
+/// key of the list.
+#[test]
+fn a_key_spelled_inside_a_string_in_the_last_item_is_not_read() {
+    for (open, close) in [("\"", "\""), ("'", "'"), ("[", "]")] {
+        let input = format!(
+            "{}- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: notes\n  data:\n    note: {open}hello\nfoo: bar{close}\n",
+            group(TLS, &ca_data())
+        );
+        refused(input.as_bytes(), &["invalid YAML"]);
+    }
+}
