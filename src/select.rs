@@ -52,31 +52,36 @@ fn names_managed_file(word: &str, wanted: &HashSet<String>) -> bool {
 ///   an item, read, either parses, and then it was cut where the whole parse cuts it, or ends
 ///   inside its scalar and fails to, and the list is parsed whole.
 fn must_read(text: &str) -> bool {
-    if text.contains('\\') {
-        return true;
-    }
     let limit = MAX_DEPTH / 2;
-    let mut openers = 0;
-    for line in text.split('\n') {
-        let indent = line
-            .bytes()
-            .take_while(|b| matches!(b, b' ' | b'-'))
-            .count();
-        // Most lines hold no quote and no bracket, and cannot open anything.
-        let (mut brackets, mut quotes) = (0, false);
-        for byte in line.bytes() {
-            match byte {
-                b'[' | b'{' => brackets += 1,
-                b'"' | b'\'' => quotes = true,
-                _ => {}
+    let (mut openers, mut indent, mut at_line_start) = (0, 0, true);
+    // Where the line starts, and whether it holds a quote or a bracket: most lines hold neither,
+    // and cannot open anything.
+    let (mut line, mut may_open) = (0, false);
+    let bytes = text.as_bytes();
+    for (at, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'\\' => return true,
+            b'[' | b'{' => (openers, may_open) = (openers + 1, true),
+            b'"' | b'\'' => may_open = true,
+            b'\n' => {
+                if may_open && leaves_open(&bytes[line..at]) {
+                    return true;
+                }
+                (indent, at_line_start, line, may_open) = (0, true, at + 1, false);
+                continue;
             }
+            b' ' | b'-' if at_line_start => {
+                indent += 1;
+                continue;
+            }
+            _ => {}
         }
-        openers += brackets;
-        if indent > limit || openers > limit || ((quotes || brackets > 0) && leaves_open(line)) {
+        if openers > limit || indent > limit {
             return true;
         }
+        at_line_start = false;
     }
-    false
+    openers > limit || indent > limit || (may_open && leaves_open(&bytes[line..]))
 }
 
 /// Whether `line`, read from its start as a line of block-style YAML, opens a quoted scalar or a
@@ -86,8 +91,7 @@ fn must_read(text: &str) -> bool {
 /// A quote or a bracket opens something only where a node starts: after the indentation, a `- `,
 /// `? ` or `: ` indicator, an anchor or a tag. Inside a plain scalar (`it's`, `say "hi"`), they are
 /// plain characters, and a plain scalar ends only at `: ` or ` #`.
-fn leaves_open(line: &str) -> bool {
-    let b = line.as_bytes();
+fn leaves_open(b: &[u8]) -> bool {
     let mut i = 0;
     loop {
         i = node_start(b, i);
@@ -308,10 +312,16 @@ mod tests {
             "  # \"hello",
         ];
         for line in open {
-            assert!(leaves_open(line), "{line:?} leaves something open");
+            assert!(
+                leaves_open(line.as_bytes()),
+                "{line:?} leaves something open"
+            );
         }
         for line in closed {
-            assert!(!leaves_open(line), "{line:?} closes all it opens");
+            assert!(
+                !leaves_open(line.as_bytes()),
+                "{line:?} closes all it opens"
+            );
         }
         assert!(must_read(
             "- a: 1\n  b: \"x\n- kind: LlamaStackDistribution\n"
