@@ -66,7 +66,10 @@ pub const INDEX_ANNOTATIONS: [&str; 2] = [
 /// Names an object had before kustomize renamed it (a hash suffix, a prefix).
 pub const PREVIOUS_NAMES_ANNOTATION: &str = "internal.config.kubernetes.io/previousNames";
 
+/// What the managed bundle ConfigMap's name adds to its LLSD's name.
+pub const MANAGED_SUFFIX: &str = "-ca-bundle";
+
 /// Name of the managed bundle ConfigMap of an LLSD.
 pub fn managed_config_map_name(llsd: &str) -> String {
-    format!("{llsd}-ca-bundle")
+    format!("{llsd}{MANAGED_SUFFIX}")
 }

@@ -5,7 +5,7 @@
 
 use crate::list::ResourceList;
 use crate::llsd;
-use crate::names::{LLSD_KIND, managed_config_map_name};
+use crate::names::{LLSD_KIND, MANAGED_SUFFIX, managed_config_map_name};
 use crate::yaml::MAX_DEPTH;
 use std::collections::HashSet;
 
@@ -26,18 +26,32 @@ pub fn read_what_matters(list: &mut ResourceList<'_>) -> bool {
     if !wanted.iter().all(|name| words(name).eq([name.as_str()])) {
         return false;
     }
+    // Compared as `managed::TakenPaths` compares paths: in lower case.
+    let managed: HashSet<String> = wanted
+        .iter()
+        .filter(|name| name.ends_with(MANAGED_SUFFIX))
+        .map(|name| name.to_ascii_lowercase())
+        .collect();
     list.read_items(|text| {
-        words(text).any(|w| wanted.contains(w) || names_managed_file(w, &wanted))
+        words(text).any(|w| wanted.contains(w) || names_managed_file(w, &managed))
     })
 }
 
-/// True for a word that starts with a wanted managed ConfigMap's name, as the file names the
-/// function may give that ConfigMap do (`<name>.yaml`, `<name>-<namespace>.yaml`): the item in
-/// such a file must be read, so that the new ConfigMap is not put in the same file.
-fn names_managed_file(word: &str, wanted: &HashSet<String>) -> bool {
-    let suffix = managed_config_map_name("");
-    word.match_indices(&suffix)
-        .any(|(at, _)| wanted.contains(&word[..at + suffix.len()]))
+/// True for a YAML file name that starts with one of the `managed` ConfigMap names (in lower
+/// case), as the file names the function may give that ConfigMap do (`<name>.yaml`,
+/// `<name>-<namespace>.yaml`): the item in such a file must be read, so that the new ConfigMap
+/// is not put in the same file. Words are ASCII (see [`words`]); the extension test comes first,
+/// since it rules out nearly every word at the cost of a comparison.
+fn names_managed_file(word: &str, managed: &HashSet<String>) -> bool {
+    let is_yaml = [".yaml", ".yml"].iter().any(|ext| {
+        word.len() > ext.len() && word[word.len() - ext.len()..].eq_ignore_ascii_case(ext)
+    });
+    if !is_yaml {
+        return false;
+    }
+    let word = word.to_ascii_lowercase();
+    word.match_indices(MANAGED_SUFFIX)
+        .any(|(at, _)| managed.contains(&word[..at + MANAGED_SUFFIX.len()]))
 }
 
 /// Items read whatever they name, in one pass over their text:
@@ -264,6 +278,8 @@ mod tests {
         let names = |word| names_managed_file(word, &wanted);
         assert!(names("llama-stack-ca-bundle.yaml"));
         assert!(names("llama-stack-ca-bundle-team-b-2.yaml"));
+        assert!(names("Llama-Stack-CA-Bundle.YML"));
+        assert!(!names("llama-stack-ca-bundle"));
         assert!(!names("other-ca-bundle.yaml"));
         assert!(!names("llama-stack.yaml"));
     }
