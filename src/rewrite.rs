@@ -86,16 +86,11 @@ pub fn inject<'a>(
         .seq_entry("volumes")
         .and_then(Node::as_seq_mut)
         .ok_or_else(|| shape("spec.template.spec.volumes"))?;
-    let volume = bundle_volume(&plan.config_map);
-    match volumes
-        .iter()
-        .position(|v| v.str_at(&["name"]) == Some(VOLUME_NAME))
-    {
-        Some(i) if volumes[i].str_at(&["configMap", "name"]) == Some(plan.config_map.as_str()) => {
-            if !volumes[i].same_as(&volume) {
-                volumes[i] = volume;
-            }
-        }
+    // Any volume of that name that is not this function's is in the way; copies of this
+    // function's own (Kubernetes refuses two volumes of one name) are merged into the first.
+    match volumes.iter().position(|v| {
+        v.str_at(&["name"]) == Some(VOLUME_NAME) && !is_our_volume(v, &plan.config_map)
+    }) {
         Some(i) => {
             return Err(conflict(
                 format!(
@@ -107,7 +102,7 @@ pub fn inject<'a>(
                 format!("spec.template.spec.volumes[{i}]"),
             ));
         }
-        None => volumes.push(volume),
+        None => upsert_named(volumes, VOLUME_NAME, bundle_volume(&plan.config_map)),
     }
 
     let containers_path = CONTAINERS_PATH.join(".");
