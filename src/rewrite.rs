@@ -2,7 +2,7 @@
 //! environment variables, and the hash annotation that rolls the pods; and undoes that edit.
 
 use crate::config::FnConfig;
-use crate::names::{BUNDLE_KEY, HASH_PREFIX, LLSD_KIND, VOLUME_NAME};
+use crate::names::{BUNDLE_KEY, DEFAULT_ENV_VARS, HASH_PREFIX, LLSD_KIND, VOLUME_NAME};
 use crate::results::KrmResult;
 use crate::target::CONTAINERS_PATH;
 use crate::yaml::Node;
@@ -212,7 +212,7 @@ pub fn remove<'a>(deployment: &Node<'a>, config_map: &str, config: &FnConfig) ->
     drop_if_empty(pod, "volumes");
     if let Some(containers) = pod.get_mut("containers").and_then(Node::as_seq_mut) {
         for container in containers {
-            take_out(container, &[], false);
+            take_out(container, Mounts::All, |_| true);
         }
     }
     if let Some(template) = edited.get_mut("spec").and_then(|s| s.get_mut("template")) {
@@ -238,31 +238,54 @@ fn is_our_volume(volume: &Node<'_>, config_map: &str) -> bool {
         && volume.str_at(&["configMap", "name"]) == Some(config_map)
 }
 
-/// Take this function's mount out of `container` (unless `keep_mount`), and the variables that
-/// point at the bundle file in it, wherever an earlier config put the mount, except those named in
-/// `keep_vars`. Returns what went, to say so.
-fn take_out(container: &mut Node<'_>, keep_vars: &[String], keep_mount: bool) -> Vec<String> {
+/// Which of the volume's mounts in a container [`take_out`] removes.
+enum Mounts<'c> {
+    /// None: the variables pointing into them are looked at all the same.
+    Keep,
+    /// Every one.
+    All,
+    /// Only one at this path: where this function puts its mount.
+    At(&'c str),
+}
+
+/// Take this function's volume mounts out of `container` as `mounts` says, and the variables
+/// that point at the bundle file in a mount looked at and whose name `var_may_go` accepts.
+/// Returns what went, to say so.
+fn take_out(
+    container: &mut Node<'_>,
+    mounts: Mounts<'_>,
+    var_may_go: impl Fn(&str) -> bool,
+) -> Vec<String> {
     let mut taken = Vec::new();
     let mut files = Vec::new();
-    if let Some(mounts) = container.get_mut("volumeMounts").and_then(Node::as_seq_mut) {
-        mounts.retain(|m| {
-            let ours = m.str_at(&["name"]) == Some(VOLUME_NAME);
-            if let Some(dir) = m.str_at(&["mountPath"]).filter(|_| ours) {
-                files.push(format!("{}/{BUNDLE_KEY}", dir.trim_end_matches('/')));
-                if !keep_mount {
-                    taken.push(format!("mount {VOLUME_NAME}"));
-                }
+    if let Some(list) = container.get_mut("volumeMounts").and_then(Node::as_seq_mut) {
+        list.retain(|m| {
+            let Some(dir) = m
+                .str_at(&["mountPath"])
+                .filter(|_| m.str_at(&["name"]) == Some(VOLUME_NAME))
+            else {
+                return true;
+            };
+            let goes = match mounts {
+                Mounts::Keep => false,
+                Mounts::All => true,
+                Mounts::At(path) => normalised(dir) == normalised(path),
+            };
+            if goes {
+                taken.push(format!("mount {VOLUME_NAME}"));
             }
-            keep_mount || !ours
+            if goes || matches!(mounts, Mounts::Keep) {
+                files.push(format!("{}/{BUNDLE_KEY}", dir.trim_end_matches('/')));
+            }
+            !goes
         });
     }
     if let Some(env) = container.get_mut("env").and_then(Node::as_seq_mut) {
         env.retain(|e| {
             let name = e.str_at(&["name"]).unwrap_or_default();
-            let points_in = e
-                .str_at(&["value"])
-                .is_some_and(|v| files.iter().any(|f| f == v));
-            let stale = points_in && !keep_vars.iter().any(|k| k == name);
+            let stale = var_may_go(name)
+                && e.str_at(&["value"])
+                    .is_some_and(|v| files.iter().any(|f| f == v));
             if stale {
                 taken.push(format!("env {name}"));
             }
@@ -277,17 +300,27 @@ fn take_out(container: &mut Node<'_>, keep_vars: &[String], keep_mount: bool) ->
 /// A Deployment this function injected before, under another config or into another container
 /// (the function config's `envVars` shrank, the LLSD's `containerSpec.name` changed): what the
 /// current injection does not write again goes, so that no variable points at a file that is no
-/// longer mounted there. Returns a description of what went, per container.
+/// longer mounted there. Only what this function would have written goes: in the target, a
+/// default variable the config no longer lists; in another container, the mount at the mount
+/// path and the default or configured variables pointing into it. A user's own variable pointing
+/// at the bundle (`CURL_CA_BUNDLE`, say), or a sidecar's own mount of the volume elsewhere, stays.
+/// Returns a description of what went, per container.
 fn take_out_earlier_injection(pod: &mut Node<'_>, target: usize, config: &FnConfig) -> Vec<String> {
     let Some(containers) = pod.get_mut("containers").and_then(Node::as_seq_mut) else {
         return Vec::new();
     };
+    let default = |name: &str| DEFAULT_ENV_VARS.contains(&name);
+    let configured = |name: &str| config.env_vars.iter().any(|v| v == name);
     let mut said = Vec::new();
     for (i, container) in containers.iter_mut().enumerate() {
         let taken = if i == target {
-            take_out(container, &config.env_vars, true)
+            take_out(container, Mounts::Keep, |name| {
+                default(name) && !configured(name)
+            })
         } else {
-            take_out(container, &[], false)
+            take_out(container, Mounts::At(&config.mount_path), |name| {
+                default(name) || configured(name)
+            })
         };
         if !taken.is_empty() {
             let name = container.str_at(&["name"]).unwrap_or_default();
