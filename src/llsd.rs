@@ -135,20 +135,46 @@ pub fn find<'n, 'a>(items: &'n [Node<'a>]) -> Vec<Llsd<'n, 'a>> {
 }
 
 /// The caBundle node of the LLSD named `llsd`, `None` when it names no CA bundle. A level of the
-/// path that is there but not a mapping, or a caBundle key in another case, is an error: read as
-/// "no CA bundle", it would remove an earlier injection.
+/// path that is there but not a mapping, or a key that misspells one (`TLSConfig`, `ca_bundle`),
+/// is an error: read as "no CA bundle", it would remove an earlier injection.
 fn ca_bundle_node<'n, 'a>(
     item: &'n Node<'a>,
     llsd: &str,
 ) -> Result<Option<&'n Node<'a>>, RefError> {
-    let (leaf, parents) = CA_BUNDLE_PATH.split_last().expect("the path is not empty");
     let mut node = item;
-    for depth in 1..=parents.len() {
-        let Some(next) = node.get(parents[depth - 1]).filter(|n| !n.is_null()) else {
+    for depth in 1..=CA_BUNDLE_PATH.len() {
+        let key = CA_BUNDLE_PATH[depth - 1];
+        let parent = CA_BUNDLE_PATH[..depth - 1].join(".");
+        let at = |field: &str| match parent.as_str() {
+            "" => field.to_string(),
+            parent => format!("{parent}.{field}"),
+        };
+        let next = node.get(key).filter(|n| !n.is_null());
+        if let Some(near) = misspelling(node, key) {
+            let message = match next {
+                Some(_) => format!(
+                    "{LLSD_KIND} {llsd} has both {key} and {near} at {}; which is meant is unclear",
+                    at(key)
+                ),
+                None => format!(
+                    "{LLSD_KIND} {llsd} has no {}; found {near}: field names are exact, so it \
+                     would be ignored",
+                    at(key)
+                ),
+            };
+            return Err(RefError {
+                field: at(near),
+                message,
+            });
+        }
+        let Some(next) = next else {
             return Ok(None);
         };
+        if depth == CA_BUNDLE_PATH.len() {
+            return Ok(Some(next));
+        }
         if next.as_map().is_none() {
-            let field = parents[..depth].join(".");
+            let field = at(key);
             let message = format!(
                 "invalid type: {field} of {LLSD_KIND} {llsd} is {}; expected a mapping, \
                  which {CA_BUNDLE_FIELD} is read from",
@@ -158,22 +184,22 @@ fn ca_bundle_node<'n, 'a>(
         }
         node = next;
     }
-    if let Some(ca) = node.get(leaf).filter(|n| !n.is_null()) {
-        return Ok(Some(ca));
-    }
-    let near_miss = node.as_map().unwrap_or_default().iter().find_map(|(k, _)| {
-        k.as_str()
-            .filter(|k| k != leaf && k.eq_ignore_ascii_case(leaf))
-    });
-    match near_miss {
-        Some(key) => Err(RefError {
-            field: format!("{}.{key}", parents.join(".")),
-            message: format!(
-                "{LLSD_KIND} {llsd}: tlsConfig has no {leaf}; found {key}: keys are case-sensitive"
-            ),
-        }),
-        None => Ok(None),
-    }
+    unreachable!("the loop returns at the path's last key")
+}
+
+/// A key of `map` other than `key` that reads as `key` once case, `_` and `-` are set aside.
+fn misspelling<'n>(map: &'n Node<'_>, key: &str) -> Option<&'n str> {
+    let folded = |k: &str| -> String {
+        k.chars()
+            .filter(|c| !matches!(c, '_' | '-'))
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let wanted = folded(key);
+    map.as_map()?
+        .iter()
+        .filter_map(|(k, _)| k.as_str())
+        .find(|k| *k != key && folded(k) == wanted)
 }
 
 fn read_ref(node: &Node<'_>, llsd_namespace: &Option<String>) -> Result<CaRef, RefError> {
@@ -391,7 +417,7 @@ mod tests {
             (
                 "{server: {tlsConfig: {cabundle: {configMapName: ca}}}}",
                 "spec.server.tlsConfig.cabundle",
-                "found cabundle: keys are case-sensitive",
+                "found cabundle: field names are exact",
             ),
         ] {
             let err = ca_of_spec(spec).unwrap().unwrap_err();
