@@ -81,8 +81,8 @@ impl<'a> ResourceList<'a> {
             parse_document(text).map_err(|e| NotAResourceList(format!("invalid YAML at {e}")))?;
         let Some(entries) = root.as_map() else {
             return fail(format!(
-                "the document is a {}, not a mapping",
-                root.type_name()
+                "the document is {}, not a mapping",
+                root.a_type_name()
             ));
         };
         let mut names = std::collections::HashSet::new();
@@ -109,7 +109,7 @@ impl<'a> ResourceList<'a> {
             None => return fail("it has no items".into()),
             Some(items) => match items.as_seq() {
                 Some(items) => items,
-                None => return fail(format!("items is a {}, not a list", items.type_name())),
+                None => return fail(format!("items is {}, not a list", items.a_type_name())),
             },
         };
         if let Some((i, item)) = items
@@ -118,8 +118,8 @@ impl<'a> ResourceList<'a> {
             .find(|(_, item)| item.as_map().is_none())
         {
             return fail(format!(
-                "items[{i}] is a {}, not an object",
-                item.type_name()
+                "items[{i}] is {}, not an object",
+                item.a_type_name()
             ));
         }
         let layout = Layout::find(text, &root);
