@@ -32,9 +32,32 @@ pub fn read_what_matters(list: &mut ResourceList<'_>) -> bool {
         .filter(|name| name.ends_with(MANAGED_SUFFIX))
         .map(|name| name.to_ascii_lowercase())
         .collect();
+    let wanted = Names::new(wanted);
     list.read_items(|text| {
         words(text).any(|w| wanted.contains(w) || names_managed_file(w, &managed))
     })
+}
+
+/// A set of names that turns most words away without hashing them: by their length. An item
+/// holds dozens of words, and a run looks them all up.
+struct Names {
+    names: HashSet<String>,
+    /// Whether some name is as long as the index.
+    lengths: Vec<bool>,
+}
+
+impl Names {
+    fn new(names: HashSet<String>) -> Self {
+        let mut lengths = vec![false; names.iter().map(String::len).max().map_or(0, |n| n + 1)];
+        for name in &names {
+            lengths[name.len()] = true;
+        }
+        Names { names, lengths }
+    }
+
+    fn contains(&self, word: &str) -> bool {
+        self.lengths.get(word.len()) == Some(&true) && self.names.contains(word)
+    }
 }
 
 /// True for a YAML file name that starts with one of the `managed` ConfigMap names (in lower
@@ -66,36 +89,29 @@ fn names_managed_file(word: &str, managed: &HashSet<String>) -> bool {
 ///   an item, read, either parses, and then it was cut where the whole parse cuts it, or ends
 ///   inside its scalar and fails to, and the list is parsed whole.
 fn must_read(text: &str) -> bool {
+    const MAY_OPEN: [bool; 256] = byte_set(b"\\[{\"'");
     let limit = MAX_DEPTH / 2;
-    let (mut openers, mut indent, mut at_line_start) = (0, 0, true);
-    // Where the line starts, and whether it holds a quote or a bracket: most lines hold neither,
-    // and cannot open anything.
-    let (mut line, mut may_open) = (0, false);
-    let bytes = text.as_bytes();
-    for (at, &byte) in bytes.iter().enumerate() {
-        match byte {
-            b'\\' => return true,
-            b'[' | b'{' => (openers, may_open) = (openers + 1, true),
-            b'"' | b'\'' => may_open = true,
-            b'\n' => {
-                if may_open && leaves_open(&bytes[line..at]) {
-                    return true;
-                }
-                (indent, at_line_start, line, may_open) = (0, true, at + 1, false);
-                continue;
-            }
-            b' ' | b'-' if at_line_start => {
-                indent += 1;
-                continue;
-            }
-            _ => {}
-        }
-        if openers > limit || indent > limit {
+    let mut openers = 0;
+    for line in text.split('\n').map(str::as_bytes) {
+        let indent = line.iter().take_while(|b| matches!(b, b' ' | b'-')).count();
+        if indent > limit && indent < line.len() {
             return true;
         }
-        at_line_start = false;
+        // Most lines hold no quote, bracket or backslash: one table lookup a byte tells.
+        let mut may_open = false;
+        for &byte in line[indent..].iter().filter(|b| MAY_OPEN[usize::from(**b)]) {
+            match byte {
+                b'\\' => return true,
+                b'[' | b'{' => openers += 1,
+                _ => {}
+            }
+            may_open = true;
+        }
+        if openers > limit || (may_open && leaves_open(line)) {
+            return true;
+        }
     }
-    openers > limit || indent > limit || (may_open && leaves_open(&bytes[line..]))
+    false
 }
 
 /// Whether `line`, read from its start as a line of block-style YAML, opens a quoted scalar or a
@@ -249,10 +265,32 @@ fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t'
 }
 
-/// The words of `text`: runs of the characters Kubernetes names are made of, and `_`.
+/// The words of `text`: runs of the characters Kubernetes names are made of, and `_`. All of
+/// them are ASCII, so the text is cut byte by byte, and never inside a character.
 fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
-        .filter(|w| !w.is_empty())
+    const WORD: [bool; 256] =
+        byte_set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._");
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let start = at + bytes[at..].iter().position(|b| WORD[usize::from(*b)])?;
+        at = bytes[start..]
+            .iter()
+            .position(|b| !WORD[usize::from(*b)])
+            .map_or(bytes.len(), |len| start + len);
+        Some(&text[start..at])
+    })
+}
+
+/// A table that says which bytes are in `members`.
+const fn byte_set(members: &[u8]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut i = 0;
+    while i < members.len() {
+        set[members[i] as usize] = true;
+        i += 1;
+    }
+    set
 }
 
 #[cfg(test)]
@@ -270,6 +308,19 @@ mod tests {
         assert!(has("previousNames: ca,corporate-ca\n", "corporate-ca"));
         assert!(!has("name: llama-stack-2\n", "llama-stack"));
         assert!(!has("image: x/llama-stackx:1\n", "llama-stack"));
+        assert_eq!(
+            words("ünï: x-1.é_2,llama-stack").collect::<Vec<_>>(),
+            ["n", "x-1.", "_2", "llama-stack"]
+        );
+    }
+
+    #[test]
+    fn names_match_whole_words_of_any_length() {
+        let names = Names::new(HashSet::from(["ca".to_string(), "llama-stack".to_string()]));
+        assert!(names.contains("ca") && names.contains("llama-stack"));
+        assert!(!names.contains("cb") && !names.contains("llama-stacK"));
+        assert!(!names.contains("") && !names.contains(&"a".repeat(300)));
+        assert!(!Names::new(HashSet::new()).contains("ca"));
     }
 
     #[test]
