@@ -1,7 +1,7 @@
 //! Writes the output `ResourceList`: untouched items as the text they came in, changed and new
 //! items as block YAML, then the results.
 
-use crate::list::ResourceList;
+use crate::list::{Layout, ResourceList};
 use crate::results::{self, KrmResult};
 use crate::yaml::{Node, Value, emit_block};
 use std::io::{self, Write};
@@ -37,23 +37,7 @@ pub fn write(
                     "results" => {}
                     "items" => {
                         out.text(&text[span.start..layout.entries[0].line])?;
-                        for item in outs {
-                            match item {
-                                Out::Keep(i) => out.text(&text[layout.entry_span(*i)])?,
-                                Out::Replace(i, node) => {
-                                    let entry = layout.entries[*i];
-                                    out.text(&text[entry.line..entry.body])?;
-                                    out.node(node, entry.column)?;
-                                    let span = layout.entry_span(*i);
-                                    out.text(trailing_comments(text, &list.items()[*i], span.end))?;
-                                }
-                                Out::Add(node) => {
-                                    out.text(&" ".repeat(layout.dash_column))?;
-                                    out.text("- ")?;
-                                    out.node(node, layout.dash_column + 2)?;
-                                }
-                            }
-                        }
+                        write_items(&mut out, list, layout, outs)?;
                     }
                     _ => out.text(&text[span])?,
                 }
@@ -83,6 +67,47 @@ pub fn write(
         }
     }
     out.sink.flush()
+}
+
+/// The entries of `items`, from block-style input: kept items as their text, the rest emitted.
+fn write_items(
+    out: &mut Sink<'_, impl Write>,
+    list: &ResourceList<'_>,
+    layout: &Layout,
+    outs: &[Out<'_>],
+) -> io::Result<()> {
+    let text = list.text;
+    // Kept items that follow each other in the input are one slice of it, written at once: most
+    // of a package is such runs, and one large write goes to the sink without passing through
+    // its buffer.
+    let mut kept = 0..0;
+    for item in outs {
+        match item {
+            Out::Keep(i) => {
+                let span = layout.entry_span(*i);
+                if kept.end != span.start {
+                    out.text(&text[kept])?;
+                    kept = span.start..span.start;
+                }
+                kept.end = span.end;
+            }
+            Out::Replace(i, node) => {
+                out.text(&text[std::mem::take(&mut kept)])?;
+                let entry = layout.entries[*i];
+                out.text(&text[entry.line..entry.body])?;
+                out.node(node, entry.column)?;
+                let span = layout.entry_span(*i);
+                out.text(trailing_comments(text, &list.items()[*i], span.end))?;
+            }
+            Out::Add(node) => {
+                out.text(&text[std::mem::take(&mut kept)])?;
+                out.text(&" ".repeat(layout.dash_column))?;
+                out.text("- ")?;
+                out.node(node, layout.dash_column + 2)?;
+            }
+        }
+    }
+    out.text(&text[kept])
 }
 
 /// The sink, and a buffer that emitted nodes are built in before they go to it.
