@@ -1,14 +1,14 @@
 //! Whole-process benchmark: the release binary against a `serde_yaml::Value` round trip.
 //!
 //! `cargo bench --bench process` (options after `--`: `--runs N`, `--sizes 100,1000`) writes
-//! ResourceLists of 100, 1,000, 10,000 and 50,000 items to a temporary folder, checks the function's
-//! output on each once, then spawns the function (`CARGO_BIN_EXE_llsd-ca-bundle`, built by cargo
-//! with the bench profile) and the baseline (this same program with `--baseline`, which parses
-//! stdin into a `serde_yaml::Value` and writes it back) in turns, stdin from the file and stdout to
-//! a file. Each run's wall time is taken from spawn to reap, and its peak resident memory from
-//! `wait4`'s `ru_maxrss`; the table shows medians (of 3 runs only for a size whose first run takes
-//! over 5 s). It ends with PASS or FAIL for each target of
-//! the README's "Performance" section and exits 1 on any FAIL. `-- --generate N FILE` only writes
+//! ResourceLists of 100, 1,000, 10,000 and 50,000 items to a temporary folder and checks the
+//! function's output on each once. Then, round after round, it spawns for every size the function
+//! (`CARGO_BIN_EXE_llsd-ca-bundle`, built by cargo with the bench profile) and the baseline (this
+//! same program with `--baseline`, which parses stdin into a `serde_yaml::Value` and writes it
+//! back), stdin from the file and stdout to a file. Each run's wall time is taken from spawn to
+//! reap, and its peak resident memory from `wait4`'s `ru_maxrss`; the table shows medians (of 3
+//! runs only for a size whose first run takes over 5 s). It ends with PASS or FAIL for each target
+//! of the README's "Performance" section and exits 1 on any FAIL. `-- --generate N FILE` only writes
 //! the input of N items to FILE, for profiling.
 //!
 //! Linux reports a child's `ru_maxrss` as at least the resident size of the process it was
@@ -27,7 +27,7 @@ const FUNCTION: &str = env!("CARGO_BIN_EXE_llsd-ca-bundle");
 /// A real 2048-bit RSA CA, the one the tests use.
 const CA_PEM: &str = include_str!("../testdata/certs/ca.pem");
 const DEFAULT_SIZES: [usize; 4] = [100, 1_000, 10_000, 50_000];
-const DEFAULT_RUNS: usize = 7;
+const DEFAULT_RUNS: usize = 11;
 /// Every this many groups of Deployment, Service and ConfigMap, one LLSD with its CA ConfigMap and
 /// its Deployment.
 const GROUPS_PER_LLSD: usize = 10;
@@ -127,6 +127,18 @@ struct Row {
     baseline: Sample,
 }
 
+/// One size's input and its runs so far.
+struct Case {
+    items: usize,
+    llsds: usize,
+    input: std::path::PathBuf,
+    input_bytes: u64,
+    /// How many runs this size gets.
+    runs: usize,
+    function: Vec<(Sample, i32)>,
+    baseline: Vec<(Sample, i32)>,
+}
+
 /// Median wall time and median peak resident memory of several runs.
 struct Sample {
     wall: Duration,
@@ -151,7 +163,10 @@ fn bench_in(dir: &Path, opts: &Options) -> Result<bool, String> {
         opts.runs
     );
     let output = dir.join("output.yaml");
-    let mut rows = Vec::new();
+    // Every input is written and checked first, so that the timed runs below can go round the
+    // sizes: run k of every size happens within seconds of the others, and a spell of load on
+    // this shared machine slows all sizes alike instead of skewing the ratios between them.
+    let mut cases = Vec::new();
     for &items in &opts.sizes {
         let input = dir.join(format!("input-{items}.yaml"));
         let llsds = generate(&input, items)?;
@@ -161,25 +176,43 @@ fn bench_in(dir: &Path, opts: &Options) -> Result<bool, String> {
         } else {
             opts.runs
         };
-        let (mut f, mut b) = (Vec::new(), Vec::new());
-        for _ in 0..runs {
-            f.push(run(Command::new(FUNCTION), &input, &output)?);
-            b.push(run(baseline_command(&me), &input, &output)?);
-        }
-        let row = Row {
+        let input_bytes = std::fs::metadata(&input).map_err(|e| e.to_string())?.len();
+        cases.push(Case {
             items,
             llsds,
-            input_bytes: std::fs::metadata(&input).map_err(|e| e.to_string())?.len(),
-            function: median(&f),
-            baseline: median(&b),
-        };
+            input,
+            input_bytes,
+            runs,
+            function: Vec::new(),
+            baseline: Vec::new(),
+        });
+    }
+    for round in 0..opts.runs {
+        for case in cases.iter_mut().filter(|c| round < c.runs) {
+            case.function
+                .push(run(Command::new(FUNCTION), &case.input, &output)?);
+            case.baseline
+                .push(run(baseline_command(&me), &case.input, &output)?);
+        }
+    }
+    let rows: Vec<Row> = cases
+        .iter()
+        .map(|c| Row {
+            items: c.items,
+            llsds: c.llsds,
+            input_bytes: c.input_bytes,
+            function: median(&c.function),
+            baseline: median(&c.baseline),
+        })
+        .collect();
+    for (row, case) in rows.iter().zip(&cases) {
         eprintln!(
-            "{items} items: function {:.1} ms, baseline {:.1} ms ({runs} runs)",
+            "{} items: function {:.1} ms, baseline {:.1} ms ({} runs)",
+            row.items,
             ms(row.function.wall),
-            ms(row.baseline.wall)
+            ms(row.baseline.wall),
+            case.runs
         );
-        rows.push(row);
-        let _ = std::fs::remove_file(&input);
     }
     println!(
         "load average {} at the end; this program's own peak, a floor under every peak: {:.1} MiB\n",
