@@ -13,6 +13,10 @@ pub use emit::{emit_block, plain_is_safe};
 pub use parse::{MAX_DEPTH, ParseError, parse_document, parse_fragment};
 
 use std::borrow::Cow;
+use std::collections::HashSet;
+
+/// The most keys a mapping may have for [`Node::find_duplicate_key`] to compare them pairwise.
+const SMALL_MAP: usize = 16;
 
 /// One YAML node: a scalar, a sequence or a mapping, with its position in the input.
 #[derive(Clone, Debug)]
@@ -264,10 +268,19 @@ impl<'a> Node<'a> {
                 .enumerate()
                 .find_map(|(i, item)| item.find_duplicate_key().map(|p| format!("[{i}].{p}"))),
             Value::Map(entries) => {
-                let mut seen = std::collections::HashSet::new();
-                for (k, v) in entries {
+                // Most mappings hold a handful of keys: comparing each with those before it costs
+                // no allocation, and reads no key of another length. A long mapping gets a set,
+                // so that hostile input cannot make this quadratic.
+                let mut seen = (entries.len() > SMALL_MAP).then(HashSet::new);
+                for (i, (k, v)) in entries.iter().enumerate() {
                     let key = k.scalar_text().unwrap_or_default();
-                    if !seen.insert(key) {
+                    let repeated = match &mut seen {
+                        Some(seen) => !seen.insert(key),
+                        None => entries[..i]
+                            .iter()
+                            .any(|(earlier, _)| earlier.scalar_text().unwrap_or_default() == key),
+                    };
+                    if repeated {
                         return Some(key.to_string());
                     }
                     if let Some(p) = v.find_duplicate_key() {
@@ -446,6 +459,19 @@ mod tests {
             dup("spec:\n  containers:\n  - name: x\n    image: a\n    image: b\n").as_deref(),
             Some("spec.containers[0].image")
         );
+        // The first key repeated, in document order, whether the mapping is compared pairwise or
+        // through a set.
+        for keys in [SMALL_MAP - 2, SMALL_MAP + 1, 500] {
+            let nested: String = (0..keys)
+                .map(|i| format!("k{i}: {{n: 1, n: 2}}\n"))
+                .collect();
+            let flat: String = (0..keys).map(|i| format!("k{i}: 1\n")).collect();
+            let repeated = format!("{flat}k3: 2\nk1: 2\n");
+            let dup = |yaml: &str| parse_document(yaml).unwrap().find_duplicate_key();
+            assert_eq!(dup(&nested).as_deref(), Some("k0.n"), "{keys} keys");
+            assert_eq!(dup(&flat), None, "{keys} keys");
+            assert_eq!(dup(&repeated).as_deref(), Some("k3"), "{keys} keys");
+        }
     }
 
     #[test]
