@@ -11,7 +11,7 @@ use crate::names::{
 };
 use crate::results::KrmResult;
 use crate::yaml::Node;
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
 /// What the output needs for the managed ConfigMap.
 pub enum Plan<'a> {
@@ -39,7 +39,7 @@ pub fn find(index: &Index<'_, '_>, llsd: &Llsd<'_, '_>) -> Option<usize> {
 /// The files of the package that are taken: those of the input's items, and those given to the
 /// managed ConfigMaps added in this run. kpt refuses two objects at one path and index, and writes
 /// an object into the file its path annotation names, so a new ConfigMap needs a file of its own.
-pub struct TakenPaths(BTreeSet<String>);
+pub struct TakenPaths(HashSet<String>);
 
 impl TakenPaths {
     /// The paths the items carry.
