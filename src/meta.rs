@@ -48,6 +48,21 @@ pub struct FileRef {
     pub index: Option<u32>,
 }
 
+impl fmt::Display for FileRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            Some(index) => write!(f, "{}, index {index}", self.path),
+            None => f.write_str(&self.path),
+        }
+    }
+}
+
+/// Where input item `i` can be found, for messages that point at one of several look-alikes: its
+/// file and index when kpt said, its place in the list otherwise.
+pub fn whereabouts(item: &Node<'_>, i: usize) -> String {
+    file_of(item).map_or_else(|| format!("items[{i}]"), |file| file.to_string())
+}
+
 /// True when the item is an object of this `apiVersion` and `kind`.
 pub fn is_kind(item: &Node<'_>, (api_version, kind): (&str, &str)) -> bool {
     item.str_at(&["apiVersion"]) == Some(api_version) && item.str_at(&["kind"]) == Some(kind)
@@ -93,5 +108,28 @@ pub fn qualified(namespace: &Option<String>, name: &str) -> String {
     match namespace {
         Some(ns) => format!("{ns}/{name}"),
         None => name.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_document;
+
+    #[test]
+    fn an_item_is_found_by_its_file_and_index_or_by_its_place() {
+        let items = parse_document(
+            "- {metadata: {annotations: {config.kubernetes.io/path: a.yaml, config.kubernetes.io/index: '1'}}}\n\
+             - {metadata: {annotations: {internal.config.kubernetes.io/path: b.yaml}}}\n\
+             - {metadata: {name: c}}\n",
+        )
+        .unwrap();
+        let items = items.as_seq().unwrap();
+        let found: Vec<String> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| whereabouts(item, i))
+            .collect();
+        assert_eq!(found, ["a.yaml, index 1", "b.yaml", "items[2]"]);
     }
 }

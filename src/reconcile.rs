@@ -6,7 +6,7 @@ use crate::config::FnConfig;
 use crate::index::Index;
 use crate::llsd::{self, CaRef, Llsd};
 use crate::managed::{self, Plan, TakenPaths};
-use crate::meta::{file_of, is_local_config, qualified};
+use crate::meta::{is_local_config, qualified, whereabouts};
 use crate::names::{INSTANCE_LABEL, LLSD_KIND, MAX_LABEL_VALUE, managed_config_map_name};
 use crate::resolve;
 use crate::results::KrmResult;
@@ -245,14 +245,11 @@ fn appearing_twice(llsds: &[Llsd<'_, '_>], results: &mut Vec<KrmResult>) -> BTre
             first.insert((llsd.namespace.as_deref(), &llsd.name), llsd);
             continue;
         };
-        let other = file_of(earlier.item).map_or(String::new(), |f| match f.index {
-            Some(i) => format!(" (the other is in {}, index {i})", f.path),
-            None => format!(" (the other is in {})", f.path),
-        });
         results.push(
             KrmResult::error(format!(
-                "{LLSD_KIND} {} appears twice in the input{other}; keep one",
-                qualified(&llsd.namespace, &llsd.name)
+                "{LLSD_KIND} {} appears twice in the input (the other is in {}); keep one",
+                qualified(&llsd.namespace, &llsd.name),
+                whereabouts(earlier.item, earlier.index)
             ))
             .on(llsd.item),
         );

@@ -2,7 +2,7 @@
 
 use crate::index::Index;
 use crate::llsd::{CA_BUNDLE_FIELD, CaRef, KeyName, Llsd};
-use crate::meta::{file_of, name, namespace, qualified};
+use crate::meta::{name, namespace, qualified, whereabouts};
 use crate::names::LLSD_KIND;
 use crate::results::KrmResult;
 use crate::yaml::Node;
@@ -74,10 +74,7 @@ fn ambiguous(
                 &namespace(item).map(str::to_string),
                 name(item).unwrap_or_default(),
             );
-            match file_of(item) {
-                Some(file) => format!("{at} ({})", file.path),
-                None => format!("{at} (items[{i}])"),
-            }
+            format!("{at} ({})", whereabouts(item, i))
         })
         .collect();
     KrmResult::error(format!(
