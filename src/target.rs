@@ -39,10 +39,20 @@ pub fn pick_container(
     deployment: &Node<'_>,
     llsd: &Llsd<'_, '_>,
 ) -> Result<(usize, Option<KrmResult>), KrmResult> {
-    let containers = deployment
-        .at(&CONTAINERS_PATH)
-        .and_then(Node::as_seq)
-        .unwrap_or_default();
+    let at_containers = |message: String| {
+        KrmResult::error(message)
+            .on(deployment)
+            .at(CONTAINERS_PATH.join("."))
+    };
+    let containers = match deployment.at(&CONTAINERS_PATH) {
+        Some(node) if !node.is_null() => node.as_seq().ok_or_else(|| {
+            at_containers(format!(
+                "invalid type: must be a list of containers, found {}",
+                node.a_type_name()
+            ))
+        })?,
+        _ => &[],
+    };
     let names: Vec<&str> = containers
         .iter()
         .map(|c| c.str_at(&["name"]).unwrap_or(""))
@@ -58,13 +68,11 @@ pub fn pick_container(
     } else {
         names.join(", ")
     };
-    Err(KrmResult::error(format!(
+    Err(at_containers(format!(
         "no container named {:?} in the pod template (containers: {found}); set spec.server.containerSpec.name \
          in {} {} to the server's container",
         llsd.container, LLSD_KIND, llsd.name
-    ))
-    .on(deployment)
-    .at(CONTAINERS_PATH.join(".")))
+    )))
 }
 
 /// A Deployment with one container runs the server in it whatever it is called; saying so lets
