@@ -22,6 +22,7 @@ pub struct Index<'n, 'a> {
     config_maps_in: ByName<'n>,
     config_maps_named: ByName<'n>,
     deployments_of: ByNamespace<'n>,
+    local_config_deployments_of: ByNamespace<'n>,
 }
 
 impl<'n, 'a> Index<'n, 'a> {
@@ -34,6 +35,7 @@ impl<'n, 'a> Index<'n, 'a> {
             config_maps_in: HashMap::new(),
             config_maps_named: HashMap::new(),
             deployments_of: HashMap::new(),
+            local_config_deployments_of: HashMap::new(),
         };
         for (i, item) in items.iter().enumerate() {
             let ns = namespace(item).unwrap_or_default();
@@ -47,8 +49,13 @@ impl<'n, 'a> Index<'n, 'a> {
                 for old in previous.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                     push(renamed, old, i);
                 }
-            } else if is_kind(item, DEPLOYMENT) && !is_local_config(item) {
-                let of = index.deployments_of.entry(ns).or_default();
+            } else if is_kind(item, DEPLOYMENT) {
+                let of = if is_local_config(item) {
+                    &mut index.local_config_deployments_of
+                } else {
+                    &mut index.deployments_of
+                };
+                let of = of.entry(ns).or_default();
                 for llsd in target::llsd_names(item) {
                     push(of, llsd, i);
                 }
@@ -91,6 +98,12 @@ impl<'n, 'a> Index<'n, 'a> {
     /// (see [`target::llsd_names`]).
     pub fn deployments_of(&self, namespace: Option<&str>, llsd: &str) -> &[usize] {
         lookup(&self.deployments_of, namespace, llsd)
+    }
+
+    /// The Deployments that would be [`Index::deployments_of`] `llsd` but are marked
+    /// local-config, which the function never changes: only for telling why nothing was injected.
+    pub fn local_config_deployments_of(&self, namespace: Option<&str>, llsd: &str) -> &[usize] {
+        lookup(&self.local_config_deployments_of, namespace, llsd)
     }
 }
 

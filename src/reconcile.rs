@@ -7,7 +7,9 @@ use crate::index::Index;
 use crate::llsd::{self, CaRef, Llsd};
 use crate::managed::{self, Plan, TakenPaths};
 use crate::meta::{is_local_config, qualified, whereabouts};
-use crate::names::{INSTANCE_LABEL, LLSD_KIND, MAX_LABEL_VALUE, managed_config_map_name};
+use crate::names::{
+    INSTANCE_LABEL, LLSD_KIND, LOCAL_CONFIG_ANNOTATION, MAX_LABEL_VALUE, managed_config_map_name,
+};
 use crate::resolve;
 use crate::results::KrmResult;
 use crate::rewrite::{self, Injection};
@@ -135,6 +137,15 @@ fn inject_llsd<'a>(
 
     let deployments = deployments_of(index, llsd);
     if deployments.is_empty() {
+        let local_config = index.local_config_deployments_of(llsd.namespace.as_deref(), &llsd.name);
+        if let Some(&at) = local_config.first() {
+            return Err(KrmResult::warning(format!(
+                "the Deployment of {LLSD_KIND} {} is marked {LOCAL_CONFIG_ANNOTATION}: \"true\", \
+                 and local-config objects are never changed or deployed; nothing was injected",
+                qualified(&llsd.namespace, &llsd.name),
+            ))
+            .on(&items[at]));
+        }
         return Err(KrmResult::warning(format!(
             "no Deployment of {LLSD_KIND} {} found in the input (same namespace, and its name, an ownerReference \
              or the pod label app.kubernetes.io/instance: {}); nothing was injected",
