@@ -90,7 +90,10 @@ pub fn run(input: &str, now: i64) -> Result<Output, NotAResourceList> {
 ///
 /// Plain block-style input is scanned and only the items that matter are parsed ([`select`]).
 /// A run that way that ends in an error is run again on the list parsed whole, so that error
-/// messages can list everything that exists instead of what was missing.
+/// messages can list everything that exists instead of what was missing. When the whole list
+/// does not parse, because an item the function had no need to read is not valid YAML, every
+/// item that parses on its own is read instead, and the others go back as they came, as they
+/// would have on success.
 pub fn render(input: &str, now: i64) -> Result<Rendered<'_>, NotAResourceList> {
     let text = input.strip_prefix('\u{feff}').unwrap_or(input);
     if let Some(mut list) = ResourceList::scan(text)
@@ -100,6 +103,12 @@ pub fn render(input: &str, now: i64) -> Result<Rendered<'_>, NotAResourceList> {
         if rendered.exit_code == 0 {
             return Ok(rendered);
         }
+        if let Ok(whole) = render_whole(input, now) {
+            return Ok(whole);
+        }
+        let mut list = ResourceList::scan(text).expect("the text scanned above");
+        list.read_every_item();
+        return Ok(transform(list, now));
     }
     render_whole(input, now)
 }

@@ -199,28 +199,47 @@ impl<'a> ResourceList<'a> {
     /// be read on its own (an alias of an anchor in another item, say): the list must then be
     /// [parsed](ResourceList::parse) whole.
     pub fn read_items(&mut self, wanted: impl Fn(&str) -> bool) -> bool {
-        let Some(layout) = &self.layout else {
-            return true;
-        };
-        for (i, read) in self.read.iter_mut().enumerate() {
-            let span = layout.entry_span(i);
-            if *read || !wanted(&self.text[span.clone()]) {
-                continue;
-            }
-            // The item's lines, from its `-`, are a block sequence of one mapping; in the whole
-            // input, the top-level mapping holds that sequence.
-            let Ok(Value::Seq(seq)) = parse_fragment(self.text, span, 1).map(|n| n.value) else {
-                return false;
+        for i in 0..self.items.len() {
+            let Some(span) = self.layout.as_ref().map(|l| l.entry_span(i)) else {
+                return true;
             };
-            match <[_; 1]>::try_from(seq) {
-                Ok([item]) if item.as_map().is_some() => {
-                    self.items[i] = item;
-                    *read = true;
-                }
-                _ => return false,
+            if !self.read[i] && wanted(&self.text[span]) && !self.read_item(i) {
+                return false;
             }
         }
         true
+    }
+
+    /// Parse every item not read yet that can be read on its own, and leave the others as the text
+    /// they came in: for a list that does not parse whole.
+    pub fn read_every_item(&mut self) {
+        for i in 0..self.items.len() {
+            if !self.read[i] {
+                self.read_item(i);
+            }
+        }
+    }
+
+    /// Parse item `i` of scanned input; `false` when it cannot be read on its own.
+    fn read_item(&mut self, i: usize) -> bool {
+        let Some(layout) = &self.layout else {
+            return false;
+        };
+        // The item's lines, from its `-`, are a block sequence of one mapping; in the whole
+        // input, the top-level mapping holds that sequence.
+        let Ok(Value::Seq(seq)) =
+            parse_fragment(self.text, layout.entry_span(i), 1).map(|n| n.value)
+        else {
+            return false;
+        };
+        match <[_; 1]>::try_from(seq) {
+            Ok([item]) if item.as_map().is_some() => {
+                self.items[i] = item;
+                self.read[i] = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The items, in order.
