@@ -148,7 +148,9 @@ impl<'w, W: Write> Sink<'w, W> {
 /// The comment and blank lines between an item's last value and the next item. They belong to no
 /// item, so a rewritten item must not take them away.
 fn trailing_comments<'t>(text: &'t str, item: &Node<'_>, span_end: usize) -> &'t str {
-    let end = content_end(item);
+    // A block scalar that ends an item can be reported as ending inside the next item's first
+    // line (past the spaces of a list indented under `items:`); the item ends where its span does.
+    let end = content_end(item).min(span_end);
     // A block scalar ends at the start of the line after its last one; other values mid-line.
     let after_value = if text[..end].ends_with('\n') {
         end
