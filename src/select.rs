@@ -80,9 +80,10 @@ fn names_managed_file(word: &str, managed: &HashSet<String>) -> bool {
 /// Items read whatever they name, in one pass over their text:
 /// - a backslash: escapes in a double-quoted scalar (`\x6c`, `\u006c`, an escaped line break)
 ///   can spell a name that no run of its characters shows;
-/// - many `[` or `{`, or a deep indentation (a compact `- ` counts two columns): every level of
-///   nesting costs one of those, so only such an item can nest past the parser's limit, and it
-///   must be refused as it would be when the list is parsed whole;
+/// - a line whose indentation (compact `- `, `? ` and `: ` indicators included) and the `[` and
+///   `{` of the item so far add up to half the parser's nesting limit: every level of nesting
+///   costs at least one of those, so only such an item can nest past the limit, and it must be
+///   refused as it would be when the list is parsed whole;
 /// - a line that opens a quoted scalar or a flow collection and does not close it
 ///   ([`leaves_open`]): the scan cuts items by their lines, so the lines that follow may have been
 ///   taken for items or keys of their own, `- kind: LlamaStackDistribution` inside a string. Such
@@ -93,10 +94,10 @@ fn must_read(text: &str) -> bool {
     let limit = MAX_DEPTH / 2;
     let mut openers = 0;
     for line in text.split('\n').map(str::as_bytes) {
-        let indent = line.iter().take_while(|b| matches!(b, b' ' | b'-')).count();
-        if indent > limit && indent < line.len() {
-            return true;
-        }
+        let indent = line
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'-' | b'?' | b':'))
+            .count();
         // Most lines hold no quote, bracket or backslash: one table lookup a byte tells.
         let mut may_open = false;
         for &byte in line[indent..].iter().filter(|b| MAY_OPEN[usize::from(**b)]) {
@@ -107,7 +108,7 @@ fn must_read(text: &str) -> bool {
             }
             may_open = true;
         }
-        if openers > limit || (may_open && leaves_open(line)) {
+        if indent + openers > limit || (may_open && leaves_open(line)) {
             return true;
         }
     }
@@ -342,6 +343,17 @@ mod tests {
         assert!(must_read(&format!("- a:\n  {}x\n", "- ".repeat(40))));
         assert!(must_read(&format!("- a:\n{}b: 1\n", " ".repeat(70))));
         assert!(must_read("- a: \"\\x6c\"\n"));
+        // Lines of indicators alone, at the end or not, and `? ` keys.
+        let dashes = format!("{}-", "- ".repeat(40));
+        assert!(must_read(&format!("- a:\n  {dashes}")));
+        assert!(must_read(&format!("- a:\n  {dashes}\n")));
+        assert!(must_read(&format!("- a:\n  {}x\n", "? ".repeat(40))));
+        // Indentation and brackets that only together reach the limit.
+        assert!(must_read(&format!(
+            "- a:\n{}b: {}\n",
+            " ".repeat(40),
+            "[".repeat(30)
+        )));
     }
 
     #[test]

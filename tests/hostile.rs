@@ -443,6 +443,27 @@ fn nesting_ten_thousand_levels_deep_in_block_style_is_refused() {
 }
 
 #[test]
+fn nesting_just_past_the_limit_in_an_unrelated_item_is_refused() {
+    // 130 levels: past the parser's 128, in items the function has no other reason to read.
+    let dashes = format!("{}-", "- ".repeat(129));
+    assert_too_deep(&format!("{HEADER}items:\n- kind: X\n  a:\n  {dashes}"));
+    assert_too_deep(&format!("{HEADER}items:\n- kind: X\n  a:\n  {dashes}\n"));
+    assert_too_deep(&format!(
+        "{HEADER}items:\n- kind: X\n  a:\n  {}x\n",
+        "? ".repeat(130)
+    ));
+    // Indentation and brackets that reach the limit only together.
+    let keys: String = (2..64)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+        .collect();
+    assert_too_deep(&format!(
+        "{HEADER}items:\n- kind: X\n{keys}{}x: {}\n",
+        " ".repeat(64),
+        "[".repeat(64)
+    ));
+}
+
+#[test]
 fn multiple_documents_are_refused() {
     refused(
         format!("{HEADER}items: []\n---\n{HEADER}items: []\n").as_bytes(),
