@@ -42,9 +42,7 @@ pub fn write(
                     _ => out.text(&text[span])?,
                 }
             }
-            if !out.at_line_start {
-                out.text("\n")?;
-            }
+            out.end_line()?;
             write_results(&mut out, results)?;
             out.text(&text[layout.end..])?;
         }
@@ -101,6 +99,8 @@ fn write_items(
             }
             Out::Add(node) => {
                 out.text(&text[std::mem::take(&mut kept)])?;
+                // After the input's last item, the input may end without a line break.
+                out.end_line()?;
                 out.text(&" ".repeat(layout.dash_column))?;
                 out.text("- ")?;
                 out.node(node, layout.dash_column + 2)?;
@@ -132,6 +132,14 @@ impl<'w, W: Write> Sink<'w, W> {
             self.at_line_start = last == b'\n';
         }
         self.sink.write_all(text.as_bytes())
+    }
+
+    /// End the line written last, unless it is ended.
+    fn end_line(&mut self) -> io::Result<()> {
+        if self.at_line_start {
+            return Ok(());
+        }
+        self.text("\n")
     }
 
     /// Emit `node` as block YAML at column `indent` (see [`emit_block`]).
