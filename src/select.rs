@@ -123,6 +123,11 @@ fn must_read(text: &str) -> bool {
 /// `? ` or `: ` indicator, an anchor or a tag. Inside a plain scalar (`it's`, `say "hi"`), they are
 /// plain characters, and a plain scalar ends only at `: ` or ` #`.
 fn leaves_open(b: &[u8]) -> bool {
+    // A verbatim tag (`!<…>`) may hold any of the characters the rest of this reads as syntax;
+    // real manifests never carry one, so a line with one counts as open.
+    if b.windows(2).any(|w| w == b"!<") {
+        return true;
+    }
     let mut i = 0;
     loop {
         i = node_start(b, i);
@@ -374,6 +379,8 @@ mod tests {
             "  note: [a b \"c\", \"d]",
             "  note: [a, # c]",
             "  note: \"a\" b",
+            "  text: [!<a,b> \"see]",
+            "  text: !<a b> \"see",
         ];
         let closed = [
             "  name: llama-stack",

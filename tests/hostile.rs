@@ -464,6 +464,19 @@ fn nesting_just_past_the_limit_in_an_unrelated_item_is_refused() {
 }
 
 #[test]
+fn an_llsd_spelt_inside_a_string_after_a_verbatim_tag_is_not_read_as_one() {
+    // `!<a,b>` holds a comma that a flow collection would end at: the string that follows must
+    // still be seen as open, and the list refused as the whole parse refuses it.
+    let input = format!(
+        "{HEADER}items:\n- kind: Note\n  text: [!<a,b> \"see]\n\
+         - apiVersion: llamastack.io/v1alpha1\n  kind: LlamaStackDistribution\n  \
+         metadata: {{name: ls, namespace: ai}}\n  \
+         spec: {{server: {{tlsConfig: {{caBundle: {{configMapName: ca}}}}}}}}\n  end: here\"]\n"
+    );
+    refused(input.as_bytes(), &["invalid YAML"]);
+}
+
+#[test]
 fn multiple_documents_are_refused() {
     refused(
         format!("{HEADER}items: []\n---\n{HEADER}items: []\n").as_bytes(),
