@@ -13,7 +13,7 @@ use crate::names::{
 use crate::resolve;
 use crate::results::KrmResult;
 use crate::rewrite::{self, Injection};
-use crate::target::{deployments_of, pick_container};
+use crate::target::{containers, deployments_of, pick_container};
 use crate::write::Out;
 use crate::yaml::Node;
 use std::collections::{BTreeMap, BTreeSet};
@@ -222,6 +222,12 @@ fn remove_injection<'a>(
             continue;
         }
         if let Some(edited) = rewrite::remove(&items[at], &config_map, config) {
+            // The mounts are in the containers: with those unreadable, taking the volume alone
+            // away would leave mounts of a volume that no longer exists.
+            if let Err(error) = containers(&items[at]) {
+                changes.results.push(error);
+                continue;
+            }
             changes.results.push(
                 KrmResult::info(format!(
                     "removed the CA bundle injection: {} no longer names a CA bundle",

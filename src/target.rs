@@ -33,26 +33,29 @@ pub fn llsd_names<'n>(deployment: &'n Node<'_>) -> impl Iterator<Item = &'n str>
     name(deployment).into_iter().chain(owners).chain(instance)
 }
 
+/// The pod template's containers: none when the list is missing or null, an error when it is
+/// not a list, since the function cannot tell where its mounts would be.
+pub fn containers<'n, 'a>(deployment: &'n Node<'a>) -> Result<&'n [Node<'a>], KrmResult> {
+    match deployment.at(&CONTAINERS_PATH) {
+        Some(node) if !node.is_null() => node.as_seq().ok_or_else(|| {
+            KrmResult::error(format!(
+                "invalid type: must be a list of containers, found {}",
+                node.a_type_name()
+            ))
+            .on(deployment)
+            .at(CONTAINERS_PATH.join("."))
+        }),
+        _ => Ok(&[]),
+    }
+}
+
 /// The index of the container to inject into, and an info result when it was chosen because it
 /// is the pod's only container rather than by name.
 pub fn pick_container(
     deployment: &Node<'_>,
     llsd: &Llsd<'_, '_>,
 ) -> Result<(usize, Option<KrmResult>), KrmResult> {
-    let at_containers = |message: String| {
-        KrmResult::error(message)
-            .on(deployment)
-            .at(CONTAINERS_PATH.join("."))
-    };
-    let containers = match deployment.at(&CONTAINERS_PATH) {
-        Some(node) if !node.is_null() => node.as_seq().ok_or_else(|| {
-            at_containers(format!(
-                "invalid type: must be a list of containers, found {}",
-                node.a_type_name()
-            ))
-        })?,
-        _ => &[],
-    };
+    let containers = containers(deployment)?;
     let names: Vec<&str> = containers
         .iter()
         .map(|c| c.str_at(&["name"]).unwrap_or(""))
@@ -68,11 +71,13 @@ pub fn pick_container(
     } else {
         names.join(", ")
     };
-    Err(at_containers(format!(
+    Err(KrmResult::error(format!(
         "no container named {:?} in the pod template (containers: {found}); set spec.server.containerSpec.name \
          in {} {} to the server's container",
         llsd.container, LLSD_KIND, llsd.name
-    )))
+    ))
+    .on(deployment)
+    .at(CONTAINERS_PATH.join(".")))
 }
 
 /// A Deployment with one container runs the server in it whatever it is called; saying so lets
