@@ -74,14 +74,17 @@ impl TakenPaths {
     }
 }
 
-/// A path as compared for collisions: without empty and `.` segments, and lower case, since two
-/// files whose names differ only in case are one file on macOS and Windows.
+/// A path as compared for collisions: without empty and `.` segments, and in ASCII lower case,
+/// since two files whose names differ only in case are one file on macOS and Windows. The
+/// managed ConfigMap's names are ASCII, and so are the words `select` looks for in unread items:
+/// full Unicode case folding (the Kelvin sign `K` is a `k`) would see collisions with items that
+/// were never read.
 fn path_key(path: &str) -> String {
     path.split('/')
         .filter(|s| !s.is_empty() && *s != ".")
         .collect::<Vec<_>>()
         .join("/")
-        .to_lowercase()
+        .to_ascii_lowercase()
 }
 
 /// Create or update the managed ConfigMap so that it holds exactly `pem`. A ConfigMap of that

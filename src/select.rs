@@ -26,7 +26,7 @@ pub fn read_what_matters(list: &mut ResourceList<'_>) -> bool {
     if !wanted.iter().all(|name| words(name).eq([name.as_str()])) {
         return false;
     }
-    // Compared as `managed::TakenPaths` compares paths: in lower case.
+    // Compared as `managed::TakenPaths` compares paths: in ASCII lower case.
     let managed: HashSet<String> = wanted
         .iter()
         .filter(|name| name.ends_with(MANAGED_SUFFIX))
