@@ -79,9 +79,13 @@ pub fn namespace<'n>(item: &'n Node<'_>) -> Option<&'n str> {
         .filter(|ns| !ns.is_empty())
 }
 
-/// An annotation's string value.
+/// An annotation's value, as text whatever YAML type it reads as: annotations are strings to
+/// Kubernetes, and kpt and kustomize (kyaml) read `local-config: true` or `index: 0` written
+/// without quotes as the strings `"true"` and `"0"`.
 pub fn annotation<'n>(item: &'n Node<'_>, key: &str) -> Option<&'n str> {
-    item.at(&["metadata", "annotations"])?.get(key)?.as_str()
+    item.at(&["metadata", "annotations"])?
+        .get(key)?
+        .scalar_text()
 }
 
 /// Objects marked local-config (the Kptfile, function configs) are never changed.
