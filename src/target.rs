@@ -34,18 +34,30 @@ pub fn llsd_names<'n>(deployment: &'n Node<'_>) -> impl Iterator<Item = &'n str>
 }
 
 /// The pod template's containers: none when the list is missing or null, an error when it is
-/// not a list, since the function cannot tell where its mounts would be.
+/// not a list of mappings, since the function cannot tell where its mounts would be.
 pub fn containers<'n, 'a>(deployment: &'n Node<'a>) -> Result<&'n [Node<'a>], KrmResult> {
-    match deployment.at(&CONTAINERS_PATH) {
-        Some(node) if !node.is_null() => node.as_seq().ok_or_else(|| {
-            KrmResult::error(format!(
-                "invalid type: must be a list of containers, found {}",
-                node.a_type_name()
-            ))
-            .on(deployment)
-            .at(CONTAINERS_PATH.join("."))
-        }),
-        _ => Ok(&[]),
+    let wrong = |field: String, found: &Node<'_>, wanted: &str| {
+        KrmResult::error(format!(
+            "invalid type: must be {wanted}, found {}",
+            found.a_type_name()
+        ))
+        .on(deployment)
+        .at(field)
+    };
+    let path = CONTAINERS_PATH.join(".");
+    let containers = match deployment.at(&CONTAINERS_PATH) {
+        Some(node) if !node.is_null() => node
+            .as_seq()
+            .ok_or_else(|| wrong(path.clone(), node, "a list of containers"))?,
+        _ => return Ok(&[]),
+    };
+    match containers.iter().position(|c| c.as_map().is_none()) {
+        Some(i) => Err(wrong(
+            format!("{path}[{i}]"),
+            &containers[i],
+            "a container (a mapping with its name)",
+        )),
+        None => Ok(containers),
     }
 }
 
