@@ -11,10 +11,10 @@
 //! of the README's "Performance" section and exits 1 on any FAIL. `-- --generate N FILE` only writes
 //! the input of N items to FILE, for profiling.
 //!
-//! A child that is forked (rather than spawned with `posix_spawn`, as `Command` does here) reports
-//! a `ru_maxrss` of at least its parent's resident size, so this program never holds a whole
-//! input or output in memory: it writes and reads them as streams. Its own figure is no floor:
-//! it inherits cargo's peak through `exec`, while the children start afresh (3 MiB at 100 items).
+//! Linux reports a child's `ru_maxrss` as at least the resident size of this process when it
+//! started the child, however it was started, so this program never holds a whole input or output
+//! in memory: it writes and reads them as streams, and stays small. Its own `ru_maxrss` is no
+//! guide to that: it carries cargo's peak over through `exec`.
 
 use std::fmt::Write as _;
 use std::fs::File;

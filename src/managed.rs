@@ -78,7 +78,8 @@ impl TakenPaths {
 /// since two files whose names differ only in case are one file on macOS and Windows. The
 /// managed ConfigMap's names are ASCII, and so are the words `select` looks for in unread items:
 /// full Unicode case folding (the Kelvin sign `K` is a `k`) would see collisions with items that
-/// were never read.
+/// were never read. The price: directories that differ only in non-ASCII case (`CAFÉ/`,
+/// `café/`) count as two, though macOS takes them for one.
 fn path_key(path: &str) -> String {
     path.split('/')
         .filter(|s| !s.is_empty() && *s != ".")

@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn an_item_is_found_by_its_file_and_index_or_by_its_place() {
         let items = parse_document(
-            "- {metadata: {annotations: {config.kubernetes.io/path: a.yaml, config.kubernetes.io/index: '1'}}}\n\
+            "- {metadata: {annotations: {config.kubernetes.io/path: a.yaml, config.kubernetes.io/index: 1}}}\n\
              - {metadata: {annotations: {internal.config.kubernetes.io/path: b.yaml}}}\n\
              - {metadata: {name: c}}\n",
         )

@@ -1,7 +1,8 @@
 //! Which items a run reads. Parsing is most of what a run costs, and most items of a package are
-//! none of the function's business: of a [scanned](ResourceList::scan) list, only the LLSDs and
-//! the items whose text names one of them, its managed ConfigMap or its CA ConfigMap are parsed.
-//! The rest are copied as the text they came in, unread.
+//! none of the function's business: of a [scanned](ResourceList::scan) list, only the LLSDs, the
+//! items whose text names one of them, its managed ConfigMap or its CA ConfigMap, those that
+//! name a file the managed ConfigMap may be given, and those that must be read whatever they
+//! name ([`must_read`]) are parsed. The rest are copied as the text they came in, unread.
 
 use crate::list::ResourceList;
 use crate::llsd;
@@ -42,7 +43,7 @@ pub fn read_what_matters(list: &mut ResourceList<'_>) -> bool {
 /// holds dozens of words, and a run looks them all up.
 struct Names {
     names: HashSet<String>,
-    /// Whether some name is as long as the index.
+    /// `lengths[n]`: some name is `n` bytes long.
     lengths: Vec<bool>,
 }
 
@@ -81,7 +82,7 @@ fn names_managed_file(word: &str, managed: &HashSet<String>) -> bool {
 /// - a backslash: escapes in a double-quoted scalar (`\x6c`, `\u006c`, an escaped line break)
 ///   can spell a name that no run of its characters shows;
 /// - a line whose indentation (compact `- `, `? ` and `: ` indicators included) and the `[` and
-///   `{` of the item so far add up to half the parser's nesting limit: every level of nesting
+///   `{` of the item so far exceed half the parser's nesting limit: every level of nesting
 ///   costs at least one of those, so only such an item can nest past the limit, and it must be
 ///   refused as it would be when the list is parsed whole;
 /// - a line that opens a quoted scalar or a flow collection and does not close it

@@ -55,7 +55,7 @@ pub fn containers<'n, 'a>(deployment: &'n Node<'a>) -> Result<&'n [Node<'a>], Kr
         Some(i) => Err(wrong(
             format!("{path}[{i}]"),
             &containers[i],
-            "a container (a mapping with its name)",
+            "a container, a mapping such as `{name: llama-stack, image: …}`",
         )),
         None => Ok(containers),
     }

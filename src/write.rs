@@ -76,8 +76,8 @@ fn write_items(
 ) -> io::Result<()> {
     let text = list.text;
     // Kept items that follow each other in the input are one slice of it, written at once: most
-    // of a package is such runs, and one large write goes to the sink without passing through
-    // its buffer.
+    // of a package is such runs, and a `BufWriter` sink passes a write larger than its buffer
+    // straight through.
     let mut kept = 0..0;
     for item in outs {
         match item {
