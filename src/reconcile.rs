@@ -13,7 +13,7 @@ use crate::names::{
 use crate::resolve;
 use crate::results::KrmResult;
 use crate::rewrite::{self, Injection};
-use crate::target::{containers, deployments_of, pick_container};
+use crate::target::{deployments_of, pick_container};
 use crate::write::Out;
 use crate::yaml::Node;
 use std::collections::{BTreeMap, BTreeSet};
@@ -221,21 +221,19 @@ fn remove_injection<'a>(
             changes.results.push(error);
             continue;
         }
-        if let Some(edited) = rewrite::remove(&items[at], &config_map, config) {
-            // The mounts are in the containers: with those unreadable, taking the volume alone
-            // away would leave mounts of a volume that no longer exists.
-            if let Err(error) = containers(&items[at]) {
-                changes.results.push(error);
-                continue;
+        match rewrite::remove(&items[at], &config_map, config) {
+            Ok(None) => {}
+            Err(error) => changes.results.push(error),
+            Ok(Some(edited)) => {
+                changes.results.push(
+                    KrmResult::info(format!(
+                        "removed the CA bundle injection: {} no longer names a CA bundle",
+                        llsd.name
+                    ))
+                    .on(&items[at]),
+                );
+                changes.replaced.insert(at, edited);
             }
-            changes.results.push(
-                KrmResult::info(format!(
-                    "removed the CA bundle injection: {} no longer names a CA bundle",
-                    llsd.name
-                ))
-                .on(&items[at]),
-            );
-            changes.replaced.insert(at, edited);
         }
     }
     let removable = |at: &usize| managed::is_ours(&items[*at]) && !is_local_config(&items[*at]);

@@ -4,7 +4,7 @@
 use crate::config::FnConfig;
 use crate::names::{BUNDLE_KEY, DEFAULT_ENV_VARS, HASH_PREFIX, LLSD_KIND, VOLUME_NAME};
 use crate::results::KrmResult;
-use crate::target::CONTAINERS_PATH;
+use crate::target::{CONTAINERS_PATH, containers};
 use crate::yaml::Node;
 
 /// What to inject into one Deployment.
@@ -199,15 +199,27 @@ pub fn inject<'a>(
 }
 
 /// Remove what [`inject`] added for the managed ConfigMap `config_map`, and only that. Returns
-/// `None` when the Deployment carries none of it.
-pub fn remove<'a>(deployment: &Node<'a>, config_map: &str, config: &FnConfig) -> Option<Node<'a>> {
+/// `None` when the Deployment carries none of it, and an error when its containers cannot be
+/// read: taking the volume alone away would leave mounts of a volume that no longer exists.
+pub fn remove<'a>(
+    deployment: &Node<'a>,
+    config_map: &str,
+    config: &FnConfig,
+) -> Result<Option<Node<'a>>, KrmResult> {
+    let has_our_volume = deployment
+        .at(&["spec", "template", "spec", "volumes"])
+        .and_then(Node::as_seq)
+        .is_some_and(|volumes| volumes.iter().any(|v| is_our_volume(v, config_map)));
+    if !has_our_volume {
+        return Ok(None);
+    }
+    containers(deployment)?;
     let mut edited = deployment.clone();
-    let pod = pod_spec_mut(&mut edited)?;
-    let volumes = pod.get_mut("volumes")?.as_seq_mut()?;
-    let before = volumes.len();
-    volumes.retain(|v| !is_our_volume(v, config_map));
-    if volumes.len() == before {
-        return None;
+    let Some(pod) = pod_spec_mut(&mut edited) else {
+        return Ok(None);
+    };
+    if let Some(volumes) = pod.get_mut("volumes").and_then(Node::as_seq_mut) {
+        volumes.retain(|v| !is_our_volume(v, config_map));
     }
     drop_if_empty(pod, "volumes");
     if let Some(containers) = pod.get_mut("containers").and_then(Node::as_seq_mut) {
@@ -229,7 +241,7 @@ pub fn remove<'a>(deployment: &Node<'a>, config_map: &str, config: &FnConfig) ->
         }
         drop_if_empty(template, "metadata");
     }
-    Some(edited)
+    Ok(Some(edited))
 }
 
 /// The volume this function makes: its name, mounting the managed ConfigMap `config_map`.
