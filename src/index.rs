@@ -100,8 +100,7 @@ impl<'n, 'a> Index<'n, 'a> {
         lookup(&self.deployments_of, namespace, llsd)
     }
 
-    /// The Deployments that would be [`Index::deployments_of`] `llsd` but are marked
-    /// local-config, which the function never changes: only for telling why nothing was injected.
+    /// Like [`Index::deployments_of`], for the Deployments marked local-config, kept apart.
     pub fn local_config_deployments_of(&self, namespace: Option<&str>, llsd: &str) -> &[usize] {
         lookup(&self.local_config_deployments_of, namespace, llsd)
     }

@@ -13,7 +13,7 @@ use crate::names::{
 use crate::resolve;
 use crate::results::KrmResult;
 use crate::rewrite::{self, Injection};
-use crate::target::{deployments_of, pick_container};
+use crate::target::{deployments_of, local_config_deployments_of, pick_container};
 use crate::write::Out;
 use crate::yaml::Node;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +30,12 @@ pub struct Changes<'a> {
 }
 
 impl<'a> Changes<'a> {
+    /// Replace input item `at` by `node`, with the info result that says what changed.
+    fn replace(&mut self, at: usize, node: Node<'a>, info: KrmResult) {
+        self.results.push(info);
+        self.replaced.insert(at, node);
+    }
+
     /// The output list: input order, with replacements in place and new items after their LLSD.
     pub fn into_outs(mut self, count: usize) -> (Vec<Out<'a>>, Vec<KrmResult>) {
         let mut outs = Vec::with_capacity(count + self.added_after.len());
@@ -137,8 +143,7 @@ fn inject_llsd<'a>(
 
     let deployments = deployments_of(index, llsd);
     if deployments.is_empty() {
-        let local_config = index.local_config_deployments_of(llsd.namespace.as_deref(), &llsd.name);
-        if let Some(&at) = local_config.first() {
+        if let Some(&at) = local_config_deployments_of(index, llsd).first() {
             return Err(KrmResult::warning(format!(
                 "the Deployment of {LLSD_KIND} {} is marked {LOCAL_CONFIG_ANNOTATION}: \"true\", \
                  and local-config objects are never changed or deployed; nothing was injected",
@@ -177,10 +182,8 @@ fn inject_llsd<'a>(
         let (edited, notes) = rewrite::inject(deployment, container, &plan)?;
         changes.results.extend(notes);
         if !edited.same_as(deployment) {
-            changes
-                .results
-                .push(injected_info(deployment, container, &plan, &bundle));
-            changes.replaced.insert(at, edited);
+            let info = injected_info(deployment, container, &plan, &bundle);
+            changes.replace(at, edited, info);
         }
     }
     if let Some(at) = managed::find(index, llsd) {
@@ -193,14 +196,11 @@ fn inject_llsd<'a>(
             .or_default()
             .push(node),
         Plan::Replace(at, node) => {
-            changes.results.push(
-                KrmResult::info(format!(
-                    "updated ConfigMap {} to the current CA bundle",
-                    plan.config_map
-                ))
-                .on(&items[at]),
-            );
-            changes.replaced.insert(at, node);
+            let info = KrmResult::info(format!(
+                "updated ConfigMap {} to the current CA bundle",
+                plan.config_map
+            ));
+            changes.replace(at, node, info.on(&items[at]));
         }
         Plan::Keep => {}
     }
@@ -225,14 +225,11 @@ fn remove_injection<'a>(
             Ok(None) => {}
             Err(error) => changes.results.push(error),
             Ok(Some(edited)) => {
-                changes.results.push(
-                    KrmResult::info(format!(
-                        "removed the CA bundle injection: {} no longer names a CA bundle",
-                        llsd.name
-                    ))
-                    .on(&items[at]),
-                );
-                changes.replaced.insert(at, edited);
+                let info = KrmResult::info(format!(
+                    "removed the CA bundle injection: {} no longer names a CA bundle",
+                    llsd.name
+                ));
+                changes.replace(at, edited, info.on(&items[at]));
             }
         }
     }

@@ -16,6 +16,15 @@ pub fn deployments_of<'i>(index: &'i Index<'_, '_>, llsd: &Llsd<'_, '_>) -> &'i 
     index.deployments_of(llsd.namespace.as_deref(), &llsd.name)
 }
 
+/// The Deployments that would be [`deployments_of`] `llsd` but are marked local-config, which the
+/// function never changes: only for telling why nothing was injected.
+pub fn local_config_deployments_of<'i>(
+    index: &'i Index<'_, '_>,
+    llsd: &Llsd<'_, '_>,
+) -> &'i [usize] {
+    index.local_config_deployments_of(llsd.namespace.as_deref(), &llsd.name)
+}
+
 /// The names of the LLSDs that `deployment` answers to: its own name, the LLSDs among its
 /// ownerReferences (of any version of the group), and its pod template's `app.kubernetes.io/instance` label.
 pub fn llsd_names<'n>(deployment: &'n Node<'_>) -> impl Iterator<Item = &'n str> {
