@@ -199,13 +199,18 @@ impl<'a> ResourceList<'a> {
     /// be read on its own (an alias of an anchor in another item, say): the list must then be
     /// [parsed](ResourceList::parse) whole.
     pub fn read_items(&mut self, wanted: impl Fn(&str) -> bool) -> bool {
-        for i in 0..self.items.len() {
-            let Some(span) = self.layout.as_ref().map(|l| l.entry_span(i)) else {
-                return true;
-            };
-            if !self.read[i] && wanted(&self.text[span]) && !self.read_item(i) {
-                return false;
+        let Some(layout) = &self.layout else {
+            return true;
+        };
+        for (i, read) in self.read.iter_mut().enumerate() {
+            let span = layout.entry_span(i);
+            if *read || !wanted(&self.text[span.clone()]) {
+                continue;
             }
+            let Some(item) = parse_item(self.text, span) else {
+                return false;
+            };
+            (self.items[i], *read) = (item, true);
         }
         true
     }
@@ -213,32 +218,16 @@ impl<'a> ResourceList<'a> {
     /// Parse every item not read yet that can be read on its own, and leave the others as the text
     /// they came in: for a list that does not parse whole.
     pub fn read_every_item(&mut self) {
-        for i in 0..self.items.len() {
-            if !self.read[i] {
-                self.read_item(i);
-            }
-        }
-    }
-
-    /// Parse item `i` of scanned input; `false` when it cannot be read on its own.
-    fn read_item(&mut self, i: usize) -> bool {
         let Some(layout) = &self.layout else {
-            return false;
+            return;
         };
-        // The item's lines, from its `-`, are a block sequence of one mapping; in the whole
-        // input, the top-level mapping holds that sequence.
-        let Ok(Value::Seq(seq)) =
-            parse_fragment(self.text, layout.entry_span(i), 1).map(|n| n.value)
-        else {
-            return false;
-        };
-        match <[_; 1]>::try_from(seq) {
-            Ok([item]) if item.as_map().is_some() => {
-                self.items[i] = item;
-                self.read[i] = true;
-                true
+        for (i, read) in self.read.iter_mut().enumerate() {
+            if *read {
+                continue;
             }
-            _ => false,
+            if let Some(item) = parse_item(self.text, layout.entry_span(i)) {
+                (self.items[i], *read) = (item, true);
+            }
         }
     }
 
@@ -250,6 +239,19 @@ impl<'a> ResourceList<'a> {
     /// The function config, if the orchestrator sent one.
     pub fn function_config(&self) -> Option<&Node<'a>> {
         self.root.get("functionConfig").filter(|n| !n.is_null())
+    }
+}
+
+/// The item whose lines, from its `-`, are `span` of `text`; `None` when it cannot be read on its
+/// own. Those lines are a block sequence of one mapping; in the whole input, the top-level
+/// mapping holds that sequence.
+fn parse_item(text: &str, span: Range<usize>) -> Option<Node<'_>> {
+    let Ok(Value::Seq(seq)) = parse_fragment(text, span, 1).map(|n| n.value) else {
+        return None;
+    };
+    match <[_; 1]>::try_from(seq) {
+        Ok([item]) if item.as_map().is_some() => Some(item),
+        _ => None,
     }
 }
 

@@ -206,21 +206,19 @@ pub fn remove<'a>(
     config_map: &str,
     config: &FnConfig,
 ) -> Result<Option<Node<'a>>, KrmResult> {
-    let has_our_volume = deployment
-        .at(&["spec", "template", "spec", "volumes"])
-        .and_then(Node::as_seq)
-        .is_some_and(|volumes| volumes.iter().any(|v| is_our_volume(v, config_map)));
-    if !has_our_volume {
-        return Ok(None);
-    }
-    containers(deployment)?;
     let mut edited = deployment.clone();
     let Some(pod) = pod_spec_mut(&mut edited) else {
         return Ok(None);
     };
-    if let Some(volumes) = pod.get_mut("volumes").and_then(Node::as_seq_mut) {
-        volumes.retain(|v| !is_our_volume(v, config_map));
+    let Some(volumes) = pod.get_mut("volumes").and_then(Node::as_seq_mut) else {
+        return Ok(None);
+    };
+    let before = volumes.len();
+    volumes.retain(|v| !is_our_volume(v, config_map));
+    if volumes.len() == before {
+        return Ok(None);
     }
+    containers(deployment)?;
     drop_if_empty(pod, "volumes");
     if let Some(containers) = pod.get_mut("containers").and_then(Node::as_seq_mut) {
         for container in containers {
